@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -555,3 +556,11 @@ def position_delete(*, position: Position, actor: Actor) -> None:
             },
         )
         position.delete()
+
+
+def sessions_clear_expired() -> int:
+    """Delete sessions past their expiry and return how many went."""
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    if deleted:
+        logger.info("expired sessions cleared: %s", deleted)
+    return deleted

@@ -186,3 +186,10 @@ AUDIT_PAGE_SIZE = 50
 # Email is unique ignoring case through a functional unique constraint, which
 # this check cannot see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+CELERY_BEAT_SCHEDULE = {
+    "sessions-clear-expired": {
+        "task": "progression.sessions_clear_expired",
+        "schedule": 6 * 60 * 60,
+    },
+}

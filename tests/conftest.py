@@ -1,0 +1,35 @@
+import pytest
+
+from tests.factories import AdminFactory, OrganizationFactory, UserFactory
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_organization(db):
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def admin(organization):
+    return AdminFactory(organization=organization, email="admin@acme.example")
+
+
+@pytest.fixture
+def member(organization):
+    return UserFactory(organization=organization, email="member@acme.example")
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
