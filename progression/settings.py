@@ -51,6 +51,10 @@ if not DEBUG and _unsafe_secret_key(SECRET_KEY):
         "string of at least 50 characters, or DEBUG=1 for local development"
     )
 
+# Fernet keys for secrets at rest, newest first. Without any, one is derived
+# from SECRET_KEY; setting them apart lets either be rotated on its own.
+SECRETS_ENCRYPTION_KEYS = _env_list("SECRETS_ENCRYPTION_KEYS")
+
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "[::1]"]
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS") or [PUBLIC_BASE_URL]
