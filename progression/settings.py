@@ -152,6 +152,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Development and tests serve static files straight from the app folders;
+# production serves what `collectstatic` gathered.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # Celery: with no broker configured, tasks run in-process when they are sent.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
