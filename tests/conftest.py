@@ -1,6 +1,7 @@
 import pytest
 
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
+from tests.workers import celery_worker, celery_worker_process  # noqa: F401
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CACHE_KEY_PREFIX", "progression-tests")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# A queue of this run's own, so a worker never takes another run's tasks.
+os.environ.setdefault("CELERY_QUEUE", f"progression-tests-{os.getpid()}")
 
 from progression.settings import *  # noqa: E402, F403
 
