@@ -34,3 +34,21 @@ def admin_client(client, admin):
 def member_client(client, member):
     client.force_login(member)
     return client
+
+
+@pytest.fixture
+def entitled(organization):
+    """The organisation on Scale Annual with 50 seats.
+
+    SSO and Directory Sync are included.
+    """
+    from billing.services import subscription_set
+
+    subscription_set(
+        organization=organization,
+        plan="scale",
+        period="annual",
+        seats=50,
+        actor="operator",
+    )
+    return organization
