@@ -56,6 +56,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   wait_for Redis redis-cli -h 127.0.0.1 -p 6379 ping
 fi
 
+# Node.js and npm for the test peers that come from npm.
+if ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+
 # Chromium for the browser tests (Playwright drives it; it never downloads one).
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
