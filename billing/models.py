@@ -152,3 +152,18 @@ class BillingChange(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.effective_at:%Y-%m-%d}"
+
+    @property
+    def summary(self) -> str:
+        """The state after the change, in a few words."""
+        after = self.after
+        if self.kind == self.Kind.BOLT_ON_PURCHASED:
+            whole, rest = divmod(after.get("amount_cents", 0), 100)
+            return f"${whole:,}.{rest:02d}, {after.get('processor', '')}"
+        terms = after.get("scheduled", after)
+        if not terms.get("plan"):
+            return ""
+        return (
+            f"{Plan(terms['plan']).label} {Period(terms['period']).label}, "
+            f"{terms['seats']} seats"
+        )

@@ -29,6 +29,14 @@ class TermState:
     scheduled_applied: bool
 
     @property
+    def plan_label(self) -> str:
+        return Plan(self.plan).label
+
+    @property
+    def period_label(self) -> str:
+        return Period(self.period).label
+
+    @property
     def is_annual(self) -> bool:
         return self.period == Period.ANNUAL
 

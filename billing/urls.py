@@ -6,4 +6,5 @@ app_name = "billing"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("bolt-on/", views.bolt_on_add, name="bolt-on"),
 ]
