@@ -1,5 +1,6 @@
 from dataclasses import asdict
 
+from django.core.management import CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,6 +32,10 @@ class Command(OperatorCommand):
 
     def run(self, *, slug, plan, period, seats, bolt_on, **options):
         organization = self.organization(slug)
+        if bolt_on and period == Period.MONTHLY:
+            # A switch to monthly may be scheduled rather than immediate, but
+            # the plan asked for cannot carry the bolt-on either way.
+            raise CommandError(services.BOLT_ON_NEEDS_ANNUAL)
         now = timezone.now()
         # The plan and the bolt-on are one change: a refused bolt-on leaves the
         # plan as it was.
