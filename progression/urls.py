@@ -30,5 +30,6 @@ urlpatterns = [
     path("audit/", views.audit, name="audit"),
     path("sso/", include("sso.urls")),
     path("directory/", include("directory.urls")),
+    path("scim/", include("directory.scim.urls")),
     path("billing/", include("billing.urls")),
 ]

@@ -1,0 +1,295 @@
+"""The one rule set that turns directory records into Progression people.
+
+SCIM requests and polled HR records both arrive here as a `Record`: "this
+directory user should look like this". The same code then decides whether the
+linked person is created, updated, archived or reactivated:
+
+- in scope and active: created (no email is sent) or reactivated;
+- out of scope (inactive, deleted, or outside every group the directory is
+  scoped to): archived, never deleted;
+- a change updates first name, last name and email; manager, department and
+  title are stored raw on the directory user for link resolution.
+
+A directory user is keyed on the directory's own id, never on the email, so an
+email change keeps the same person. An email that another active person of the
+organisation, or anyone in another organisation, already uses is refused with
+`ConflictError`; nothing is merged silently. An archived person of the same
+organisation with that email, not linked to another directory user, is the
+same person coming back: linked and reactivated, with their history.
+"""
+
+import dataclasses
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from directory.models import Directory, DirectoryGroup, DirectoryUser
+from progression import services
+from progression.errors import ConflictError, ValidationFailedError
+from progression.models import User
+
+logger = logging.getLogger(__name__)
+
+EMAIL_TAKEN = "Another person already uses this email address."
+EMAIL_REQUIRED = "A person needs an email address to be provisioned."
+USER_NAME_TAKEN = "This directory already has a user with this userName."
+USER_NAME_REQUIRED = "A user needs a userName."
+REASON_INACTIVE = "Deactivated in the directory."
+REASON_DELETED = "Deleted in the directory."
+REASON_OUT_OF_SCOPE = "Not in any of the directory's synced groups."
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """What a directory says about one person, already normalised."""
+
+    user_name: str
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    active: bool = True
+    external_id: str = ""
+    manager_ref: str = ""
+    department: str = ""
+    title: str = ""
+    attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _fields(record: Record) -> dict[str, Any]:
+    user_name = (record.user_name or "").strip()
+    if not user_name:
+        raise ValidationFailedError(USER_NAME_REQUIRED, code="user_name_required")
+    return {
+        "user_name": user_name[:255],
+        "email": (record.email or "").strip()[:254],
+        "first_name": (record.first_name or "").strip()[:150],
+        "last_name": (record.last_name or "").strip()[:150],
+        "active": bool(record.active),
+        "external_id": (record.external_id or "")[:255],
+        "manager_ref": (record.manager_ref or "")[:255],
+        "department": (record.department or "").strip()[:200],
+        "title": (record.title or "").strip()[:200],
+        "attributes": record.attributes,
+    }
+
+
+def _check_user_name_free(
+    directory: Directory, user_name: str, *, exclude: DirectoryUser | None = None
+) -> None:
+    taken = DirectoryUser.objects.filter(
+        directory=directory, deleted_at__isnull=True, user_name__iexact=user_name
+    )
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    if taken.exists():
+        raise ConflictError(USER_NAME_TAKEN, code="user_name_taken")
+
+
+def directory_user_create(*, directory: Directory, record: Record) -> DirectoryUser:
+    """Store a new directory user and provision the person it describes."""
+    fields = _fields(record)
+    _check_user_name_free(directory, fields["user_name"])
+
+    try:
+        with transaction.atomic():
+            directory_user = DirectoryUser.objects.create(directory=directory, **fields)
+            directory_user_reconcile(directory_user=directory_user)
+    except IntegrityError as exc:
+        # A concurrent create took the userName first.
+        raise ConflictError(USER_NAME_TAKEN, code="user_name_taken") from exc
+    return directory_user
+
+
+def directory_user_update(
+    *, directory_user: DirectoryUser, record: Record
+) -> DirectoryUser:
+    """Replace what the directory says about a user, then apply the rules."""
+    fields = _fields(record)
+    if fields["user_name"].lower() != directory_user.user_name.lower():
+        _check_user_name_free(
+            directory_user.directory, fields["user_name"], exclude=directory_user
+        )
+
+    for name, value in fields.items():
+        setattr(directory_user, name, value)
+    try:
+        with transaction.atomic():
+            directory_user.save()
+            directory_user_reconcile(directory_user=directory_user)
+    except IntegrityError as exc:
+        raise ConflictError(USER_NAME_TAKEN, code="user_name_taken") from exc
+    return directory_user
+
+
+def directory_user_delete(*, directory_user: DirectoryUser) -> None:
+    """Forget a directory user as the IdP asked; the person is archived, not deleted.
+
+    The row stays (with its link) so the history reads and a later create of
+    the same person by email finds the archived account again.
+    """
+    with transaction.atomic():
+        directory_user.deleted_at = timezone.now()
+        directory_user.active = False
+        directory_user.save(update_fields=["deleted_at", "active", "updated_at"])
+        directory_user.memberships.all().delete()
+        directory_user_reconcile(directory_user=directory_user)
+
+
+def directory_user_in_scope(directory_user: DirectoryUser) -> bool:
+    """Say whether the directory grants this user access to Progression."""
+    if not directory_user.active or directory_user.deleted_at is not None:
+        return False
+    directory = directory_user.directory
+    if not directory.group_scope_enabled:
+        return True
+    return directory_user.memberships.filter(
+        group__in=directory.scope_groups.all()
+    ).exists()
+
+
+def directory_user_reconcile(*, directory_user: DirectoryUser) -> User | None:
+    """Make the linked person match the directory user; the rule set itself."""
+    directory = directory_user.directory
+    actor = directory.actor_label
+    user = directory_user.user
+
+    if not directory_user_in_scope(directory_user):
+        if user is not None and user.status == User.Status.ACTIVE:
+            services.user_archive(
+                user=user, reason=_archive_reason(directory_user), actor=actor
+            )
+        return user
+
+    if user is None:
+        user = _adopt_or_create(directory_user)
+        directory_user.user = user
+        directory_user.save(update_fields=["user", "updated_at"])
+        return user
+
+    email = _email_for(directory_user)
+    if email.lower() != user.email.lower():
+        _check_email_available(directory_user, email)
+    services.user_update(
+        user=user,
+        actor=actor,
+        email=email,
+        first_name=directory_user.first_name,
+        last_name=directory_user.last_name,
+    )
+    if user.status == User.Status.ARCHIVED:
+        services.user_reactivate(user=user, actor=actor)
+    return user
+
+
+def _archive_reason(directory_user: DirectoryUser) -> str:
+    if directory_user.deleted_at is not None:
+        return REASON_DELETED
+    if not directory_user.active:
+        return REASON_INACTIVE
+    return REASON_OUT_OF_SCOPE
+
+
+def _email_for(directory_user: DirectoryUser) -> str:
+    email = directory_user.email or ""
+    if not email and "@" in directory_user.user_name:
+        email = directory_user.user_name
+    if not email:
+        raise ValidationFailedError(EMAIL_REQUIRED, code="email_required")
+    return email
+
+
+def _check_email_available(directory_user: DirectoryUser, email: str) -> User | None:
+    """Refuse an email someone else holds; return an archived namesake to adopt."""
+    holder = User.objects.filter(email__iexact=email.strip()).first()
+    if holder is None or holder.pk == directory_user.user_id:
+        return None
+    same_organization = (
+        holder.organization_id == directory_user.directory.organization_id
+    )
+    linked_elsewhere = (
+        DirectoryUser.objects.filter(user=holder, deleted_at__isnull=True)
+        .exclude(pk=directory_user.pk)
+        .exists()
+    )
+    if (
+        same_organization
+        and holder.status == User.Status.ARCHIVED
+        and not linked_elsewhere
+        and directory_user.user_id is None
+    ):
+        return holder
+    raise ConflictError(EMAIL_TAKEN, code="email_taken")
+
+
+def _adopt_or_create(directory_user: DirectoryUser) -> User:
+    directory = directory_user.directory
+    actor = directory.actor_label
+    email = _email_for(directory_user)
+
+    namesake = _check_email_available(directory_user, email)
+    if namesake is not None:
+        services.user_update(
+            user=namesake,
+            actor=actor,
+            first_name=directory_user.first_name,
+            last_name=directory_user.last_name,
+        )
+        services.user_reactivate(user=namesake, actor=actor)
+        logger.info(
+            "directory user linked to archived person",
+            extra={"directory_id": directory.pk, "user_id": namesake.pk},
+        )
+        return namesake
+    try:
+        return services.user_create(
+            organization=directory.organization,
+            email=email,
+            first_name=directory_user.first_name,
+            last_name=directory_user.last_name,
+            source=User.Source.DIRECTORY,
+            actor=actor,
+        )
+    except ConflictError as exc:
+        raise ConflictError(EMAIL_TAKEN, code="email_taken") from exc
+
+
+def group_members_reconcile(*, group: DirectoryGroup, directory_user_ids) -> None:
+    """Apply the rules to users whose membership of `group` just changed.
+
+    Membership matters only when the group is one the directory is scoped to.
+    """
+    directory = group.directory
+    if not directory.group_scope_enabled:
+        return
+    if not directory.scope_groups.filter(pk=group.pk).exists():
+        return
+    users = DirectoryUser.objects.filter(
+        directory=directory, pk__in=list(directory_user_ids)
+    ).select_related("directory", "user")
+    for directory_user in users:
+        directory_user_reconcile(directory_user=directory_user)
+
+
+def directory_reconcile(*, directory: Directory) -> None:
+    """Apply the rules to every user of a directory, after its scope changed."""
+    users = (
+        DirectoryUser.objects.filter(directory=directory)
+        .select_related("directory", "user")
+        .order_by("pk")
+    )
+    for directory_user in users.iterator(chunk_size=500):
+        try:
+            with transaction.atomic():
+                directory_user_reconcile(directory_user=directory_user)
+        except (ConflictError, ValidationFailedError) as exc:
+            # One person's bad data must not block everyone else's access.
+            logger.warning(
+                "directory user not reconciled: %s",
+                exc.code,
+                extra={
+                    "directory_id": directory.pk,
+                    "directory_user_id": directory_user.pk,
+                },
+            )

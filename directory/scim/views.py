@@ -1,0 +1,256 @@
+"""The SCIM HTTP edge: authentication, the entitlement gate, JSON, errors, logging.
+
+Every request names its directory in the URL and must carry that directory's
+bearer token. A refused request changes nothing. The request log keeps the
+method, path (without the query string), status, timing and a summary made of
+attribute and operation names only, never values, tokens or bodies.
+"""
+
+import json
+import logging
+import re
+import time
+
+from django.http import HttpResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from billing.entitlements import entitlement
+from directory.models import DirectoryRequest
+from directory.scim import handlers, v1
+from directory.scim.auth import authenticate
+from directory.scim.errors import (
+    BODY_NOT_OBJECT,
+    BODY_TOO_LARGE,
+    DIRECTORY_INACTIVE,
+    INVALID_JSON,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    NOT_IMPLEMENTED,
+    UNAUTHORIZED,
+    ScimError,
+    scim_error_from,
+)
+from directory.scim.schemas import (
+    ERROR,
+    LIST_RESPONSE,
+    MAX_PAYLOAD_BYTES,
+    resource_type_documents,
+    schema_documents,
+    service_provider_config,
+)
+from progression.errors import ProgressionError
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/scim+json"
+
+_HANDLERS = {
+    ("Users", None, "GET"): lambda ctx, r, i, b: handlers.users_list(ctx, r.GET),
+    ("Users", None, "POST"): lambda ctx, r, i, b: handlers.user_create(ctx, b),
+    ("Users", ".search", "POST"): lambda ctx, r, i, b: handlers.users_search(ctx, b),
+    ("Users", "id", "GET"): lambda ctx, r, i, b: handlers.user_get(ctx, i),
+    ("Users", "id", "PUT"): lambda ctx, r, i, b: handlers.user_replace(ctx, i, b),
+    ("Users", "id", "PATCH"): lambda ctx, r, i, b: handlers.user_patch(ctx, i, b),
+    ("Users", "id", "DELETE"): lambda ctx, r, i, b: handlers.user_delete(ctx, i),
+    ("Groups", None, "GET"): lambda ctx, r, i, b: handlers.groups_list(ctx, r.GET),
+    ("Groups", None, "POST"): lambda ctx, r, i, b: handlers.group_create(ctx, b),
+    ("Groups", ".search", "POST"): lambda ctx, r, i, b: handlers.groups_search(ctx, b),
+    ("Groups", "id", "GET"): lambda ctx, r, i, b: handlers.group_get(ctx, i),
+    ("Groups", "id", "PUT"): lambda ctx, r, i, b: handlers.group_replace(ctx, i, b),
+    ("Groups", "id", "PATCH"): lambda ctx, r, i, b: handlers.group_patch(ctx, i, b),
+    ("Groups", "id", "DELETE"): lambda ctx, r, i, b: handlers.group_delete(ctx, i),
+}
+
+
+def _response(status: int, payload, *, headers=None) -> HttpResponse:
+    body = b"" if payload is None else json.dumps(payload).encode()
+    response = HttpResponse(
+        body, status=status, content_type=CONTENT_TYPE if body else None
+    )
+    if not body:
+        del response["Content-Type"]
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _error(version: str, error: ScimError) -> HttpResponse:
+    if version == "v1":
+        payload = v1.error_to_v1(error.status, error.detail, error.scim_type)
+    else:
+        payload = {"schemas": [ERROR], "status": str(error.status)}
+        if error.scim_type:
+            payload["scimType"] = error.scim_type
+        payload["detail"] = error.detail
+    headers = {}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
+    return _response(error.status, payload, headers=headers)
+
+
+def _body(request) -> dict:
+    if len(request.body) > MAX_PAYLOAD_BYTES:
+        raise ScimError(413, BODY_TOO_LARGE)
+    if not request.body.strip():
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (UnicodeDecodeError, ValueError):
+        raise ScimError(400, INVALID_JSON, "invalidSyntax") from None
+    if not isinstance(data, dict):
+        raise ScimError(400, BODY_NOT_OBJECT, "invalidSyntax")
+    return data
+
+
+_FILTER_VALUE = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _summary(kind: str, method: str, request, body: dict) -> str:
+    """Attribute and operation names only: enough to debug, nothing personal."""
+    parts = [kind]
+    if request.GET.get("filter"):
+        parts.append("filter " + _FILTER_VALUE.sub('"…"', request.GET["filter"])[:120])
+    operations = body.get("Operations") if isinstance(body, dict) else None
+    if isinstance(operations, list):
+        names = []
+        for operation in operations[:20]:
+            if not isinstance(operation, dict):
+                continue
+            path = operation.get("path")
+            if path:
+                target = _FILTER_VALUE.sub('"…"', str(path))
+            elif isinstance(operation.get("value"), dict):
+                target = ",".join(sorted(str(k) for k in operation["value"]))
+            else:
+                target = ""
+            names.append(f"{str(operation.get('op', '')).lower()}({target})")
+        parts.append(" ".join(names))
+    elif method in {"POST", "PUT", "PATCH"} and body:
+        names = sorted(k for k in body if k not in {"password", "schemas"})
+        parts.append("attributes " + ",".join(names))
+    return " ".join(parts)[:500]
+
+
+def _base_url(request, version: str, public_id) -> str:
+    return request.build_absolute_uri(
+        reverse(f"scim-{version}:root", kwargs={"public_id": public_id})
+    ).rstrip("/")
+
+
+def _serve(request, version: str, public_id, kind: str, scim_id=None, action=None):
+    started = time.monotonic()
+    directory = authenticate(request, public_id)
+    if directory is None:
+        return _error(version, ScimError(401, UNAUTHORIZED))
+    status, response, body = 500, None, {}
+    try:
+        if not directory.is_active:
+            raise ScimError(403, DIRECTORY_INACTIVE)
+        answer = entitlement(directory.organization_id)
+        if not answer.available:
+            raise ScimError(403, answer.message)
+        if request.method in {"POST", "PUT", "PATCH"}:
+            body = _body(request)
+        response = _route(request, version, directory, kind, scim_id, action, body)
+        status = response.status_code
+    except ScimError as exc:
+        status, response = exc.status, _error(version, exc)
+    except ProgressionError as exc:
+        error = scim_error_from(exc)
+        status, response = error.status, _error(version, error)
+    finally:
+        DirectoryRequest.objects.create(
+            directory=directory,
+            method=request.method[:10],
+            path=request.path[:500],
+            status=status,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            summary=_summary(kind, request.method, request, body),
+        )
+    return response
+
+
+def _route(request, version, directory, kind, scim_id, action, body):
+    base_url = _base_url(request, version, directory.public_id)
+    if kind in {"ServiceProviderConfig", "ResourceTypes", "Schemas"}:
+        return _discovery(request, version, base_url, kind, scim_id)
+    if kind not in {"Users", "Groups"}:
+        raise ScimError(501, NOT_IMPLEMENTED)
+    shape = action or ("id" if scim_id else None)
+    handler = _HANDLERS.get((kind, shape, request.method))
+    if handler is None:
+        raise ScimError(405, METHOD_NOT_ALLOWED)
+    if version == "v1":
+        if request.method == "PATCH":
+            body = v1.patch_to_v2(body, kind)
+        elif shape == ".search":
+            body = v1.search_to_v2(body)
+        elif request.method in {"POST", "PUT"}:
+            body = v1.request_to_v2(body, kind)
+    ctx = handlers.Context(
+        directory=directory,
+        base_url=base_url,
+        attributes=request.GET.get("attributes"),
+        excluded=request.GET.get("excludedAttributes"),
+    )
+    if version == "v1" and request.method == "PATCH" and not body["Operations"]:
+        status, payload = (
+            handlers.user_get if kind == "Users" else handlers.group_get
+        )(ctx, scim_id)
+    else:
+        status, payload = handler(ctx, request, scim_id, body)
+    headers = {}
+    if status == 201:
+        headers["Location"] = payload["meta"]["location"]
+    if version == "v1":
+        payload = v1.response_to_v1(payload)
+    return _response(status, payload, headers=headers)
+
+
+def _discovery(request, version, base_url, kind, item):
+    if request.method != "GET":
+        raise ScimError(405, METHOD_NOT_ALLOWED)
+    if kind == "ServiceProviderConfig":
+        if item:
+            raise ScimError(404, NOT_FOUND)
+        payload = service_provider_config(
+            base_url, request.build_absolute_uri(reverse("directory:index"))
+        )
+    else:
+        documents = (
+            schema_documents(base_url)
+            if kind == "Schemas"
+            else resource_type_documents(base_url)
+        )
+        if item:
+            payload = next((d for d in documents if d["id"] == item), None)
+            if payload is None:
+                raise ScimError(404, NOT_FOUND)
+        else:
+            payload = {
+                "schemas": [LIST_RESPONSE],
+                "totalResults": len(documents),
+                "startIndex": 1,
+                "itemsPerPage": len(documents),
+                "Resources": documents,
+            }
+    if version == "v1":
+        payload = v1.response_to_v1(payload)
+    return _response(200, payload)
+
+
+def endpoint(version: str):
+    """The view for one SCIM version; URL kwargs say which resource."""
+
+    @csrf_exempt
+    def view(request, public_id, kind, scim_id=None, action=None):
+        try:
+            return _serve(request, version, public_id, kind, scim_id, action)
+        except Exception:
+            logger.exception("scim request failed", extra={"public_id": str(public_id)})
+            return _error(
+                version, ScimError(500, "The server could not process this request.")
+            )
+
+    return view
