@@ -11,6 +11,7 @@ one annual term and do not renew by themselves. Every change is recorded as a
 from django.db import models
 from django.db.models import F, Q
 
+from billing.money import dollars
 from progression.models import Organization, User
 
 
@@ -158,8 +159,8 @@ class BillingChange(models.Model):
         """The state after the change, in a few words."""
         after = self.after
         if self.kind == self.Kind.BOLT_ON_PURCHASED:
-            whole, rest = divmod(after.get("amount_cents", 0), 100)
-            return f"${whole:,}.{rest:02d}, {after.get('processor', '')}"
+            amount = dollars(after.get("amount_cents", 0))
+            return f"{amount}, {after.get('processor', '')}"
         terms = after.get("scheduled", after)
         if not terms.get("plan"):
             return ""

@@ -2,13 +2,12 @@
 
 from django import template
 
+from billing import money
+
 register = template.Library()
 
 
 @register.filter
 def dollars(cents: int | None) -> str:
-    """Integer cents as dollars: 170000 becomes "$1,700", 1050 "$10.50"."""
-    if cents is None:
-        return ""
-    whole, rest = divmod(int(cents), 100)
-    return f"${whole:,}" if rest == 0 else f"${whole:,}.{rest:02d}"
+    """Integer cents as dollars, "" for None."""
+    return "" if cents is None else money.dollars(cents)

@@ -192,7 +192,7 @@ def test_bolt_on_purchase_launch_annual_records_purchase(organization, admin):
     change = BillingChange.objects.filter(organization=organization).first()
     assert change.kind == BillingChange.Kind.BOLT_ON_PURCHASED
     assert change.after["amount_cents"] == 170_000
-    assert change.summary == "$1,700.00, invoice_later"
+    assert change.summary == "$1,700, invoice_later"
     assert AuditEvent.objects.filter(
         organization=organization, action="billing.bolt_on_purchased"
     ).exists()
