@@ -31,6 +31,7 @@ from progression.models import (
     Team,
     User,
 )
+from progression.signals import people_links_changed
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,12 @@ def audit_record(
         target_label=str(target)[:300],
         before=before or {},
         after=after or {},
+    )
+
+
+def _links_changed(organization_id: int, user_ids: list[int] | None = None) -> None:
+    people_links_changed.send(
+        sender=User, organization_id=organization_id, user_ids=user_ids
     )
 
 
@@ -287,6 +294,7 @@ def user_create(
                 target=user,
                 after=_user_snapshot(user),
             )
+            _links_changed(organization.pk, [user.pk])
     except IntegrityError as exc:
         # Two creates raced for one email; the database kept the first.
         raise ConflictError(EMAIL_TAKEN, code="email_taken") from exc
@@ -358,6 +366,7 @@ def user_update(
                 before=old,
                 after=new,
             )
+            _links_changed(user.organization_id, [user.pk])
     except IntegrityError as exc:
         raise ConflictError(EMAIL_TAKEN, code="email_taken") from exc
     return user
@@ -388,6 +397,7 @@ def user_archive(*, user: User, reason: str, actor: Actor) -> User:
             before={"status": User.Status.ACTIVE},
             after={"status": User.Status.ARCHIVED, "reason": user.archived_reason},
         )
+        _links_changed(user.organization_id, [user.pk])
     logger.info("user archived", extra={"user_id": user.pk})
     return user
 
@@ -410,6 +420,7 @@ def user_reactivate(*, user: User, actor: Actor) -> User:
             before={"status": User.Status.ARCHIVED},
             after={"status": User.Status.ACTIVE},
         )
+        _links_changed(user.organization_id, [user.pk])
     logger.info("user reactivated", extra={"user_id": user.pk})
     return user
 
@@ -448,6 +459,7 @@ def team_create(*, organization: Organization, name: str, actor: Actor) -> Team:
                 target=team,
                 after={"name": name},
             )
+            _links_changed(organization.pk)
     except IntegrityError as exc:
         raise ConflictError(TEAM_NAME_TAKEN, code="team_name_taken") from exc
     return team
@@ -472,6 +484,7 @@ def team_rename(*, team: Team, name: str, actor: Actor) -> Team:
             before={"name": before},
             after={"name": name},
         )
+        _links_changed(team.organization_id)
     return team
 
 
@@ -494,6 +507,7 @@ def team_delete(*, team: Team, actor: Actor) -> None:
                 "members": members,
             },
         )
+        _links_changed(organization.pk)
         team.delete()
 
 
@@ -513,6 +527,7 @@ def position_create(*, team: Team, name: str, actor: Actor) -> Position:
                 target=position,
                 after={"name": name, "team": team.name},
             )
+            _links_changed(team.organization_id)
     except IntegrityError as exc:
         raise ConflictError(POSITION_NAME_TAKEN, code="position_name_taken") from exc
     return position
@@ -537,6 +552,7 @@ def position_rename(*, position: Position, name: str, actor: Actor) -> Position:
             before={"name": before},
             after={"name": name},
         )
+        _links_changed(position.team.organization_id)
     return position
 
 
@@ -555,6 +571,7 @@ def position_delete(*, position: Position, actor: Actor) -> None:
                 "holders": holders,
             },
         )
+        _links_changed(position.team.organization_id)
         position.delete()
 
 

@@ -285,3 +285,27 @@ def test_organization_create_domain_taken_refused(organization):
 
     assert excinfo.value.message == services.DOMAIN_TAKEN
     assert not type(organization).objects.filter(name="Copycat").exists()
+
+
+def test_people_links_changed_sent_for_person_and_team_changes(organization, admin):
+    from progression.signals import people_links_changed
+
+    received = []
+
+    def receiver(sender, organization_id, user_ids, **kwargs):
+        received.append((organization_id, user_ids))
+
+    people_links_changed.connect(receiver)
+    try:
+        person = services.user_create(organization=organization, email="s@acme.example")
+        services.user_update(user=person, first_name="Sig", actor=admin)
+        services.team_create(organization=organization, name="Signals", actor=admin)
+        services.user_update(user=person, first_name="Sig", actor=admin)
+    finally:
+        people_links_changed.disconnect(receiver)
+
+    assert received == [
+        (organization.pk, [person.pk]),
+        (organization.pk, [person.pk]),
+        (organization.pk, None),
+    ]
