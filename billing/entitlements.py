@@ -18,7 +18,13 @@ from datetime import datetime
 from django.utils import timezone
 
 from billing.models import BoltOnPurchase, Plan, Subscription
-from billing.terms import BOLT_ON_PRICE_CENTS, INCLUDED_SEATS, TermState, state_at
+from billing.terms import (
+    BOLT_ON_PRICE_CENTS,
+    INCLUDED_SEATS,
+    TermState,
+    human_date,
+    state_at,
+)
 from progression.models import Organization
 
 # Stable reason codes.
@@ -70,10 +76,6 @@ class Entitlement:
     bolt_on_price_cents: int | None
 
 
-def _date(moment: datetime) -> str:
-    return f"{moment.day} {moment:%B %Y}"
-
-
 def _organization_id(organization: Organization | int) -> int:
     return organization if isinstance(organization, int) else organization.pk
 
@@ -107,7 +109,10 @@ def decide(
     active = next((p for p in purchases if p.term_start <= at < p.term_end), None)
     if active is not None:
         return Entitlement(
-            True, BOLT_ON, BOLT_ON_MESSAGE.format(date=_date(active.term_end)), None
+            True,
+            BOLT_ON,
+            BOLT_ON_MESSAGE.format(date=human_date(active.term_end)),
+            None,
         )
     if state.included_until is not None and at < state.included_until:
         # The bolt-on bought now would cover the term after the renewal.
@@ -115,7 +120,9 @@ def decide(
         return Entitlement(
             True,
             INCLUDED_UNTIL_RENEWAL,
-            INCLUDED_UNTIL_RENEWAL_MESSAGE.format(date=_date(state.included_until)),
+            INCLUDED_UNTIL_RENEWAL_MESSAGE.format(
+                date=human_date(state.included_until)
+            ),
             None if upcoming else BOLT_ON_PRICE_CENTS,
         )
     ended = next((p for p in purchases if p.term_end <= at), None)
@@ -123,7 +130,7 @@ def decide(
         return Entitlement(
             False,
             BOLT_ON_EXPIRED,
-            BOLT_ON_EXPIRED_MESSAGE.format(date=_date(ended.term_end)),
+            BOLT_ON_EXPIRED_MESSAGE.format(date=human_date(ended.term_end)),
             BOLT_ON_PRICE_CENTS,
         )
     message = (

@@ -59,6 +59,11 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+def human_date(moment: datetime) -> str:
+    """A date as people read it: "15 January 2027"."""
+    return f"{moment.day} {moment:%B %Y}"
+
+
 def _months(period: str) -> int:
     return 12 if period == Period.ANNUAL else 1
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from billing import services
 from billing.entitlements import entitlement
 from billing.models import BillingChange, BoltOnPurchase, Subscription
-from billing.terms import state_at
+from billing.terms import human_date, state_at
 from progression.access import admin_required
 from progression.errors import ProgressionError
 from progression.models import User
@@ -63,8 +63,6 @@ def bolt_on_add(request):
     else:
         messages.success(
             request,
-            BOLT_ON_ADDED.format(
-                date=f"{purchase.term_end.day} {purchase.term_end:%B %Y}"
-            ),
+            BOLT_ON_ADDED.format(date=human_date(purchase.term_end)),
         )
     return redirect("billing:index")

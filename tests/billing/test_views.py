@@ -83,7 +83,8 @@ def test_index_scheduled_switch_shown(admin_client, organization):
     assert response.context["entitlement"].reason == e.INCLUDED
     body = response.content.decode()
     assert "Scale Monthly, 20 seats, from" in body
-    assert f"{subscription.scheduled_at:%-d %b %Y}" in body
+    scheduled = subscription.scheduled_at
+    assert f"{scheduled.day} {scheduled:%b %Y}" in body
 
 
 def test_index_member_refused(member_client, organization):
@@ -225,3 +226,14 @@ def test_upsell_partial_grace_shows_renewal_notice(organization):
 
     assert answer.reason == e.INCLUDED_UNTIL_RENEWAL
     assert escape(answer.message) in html
+
+
+def test_index_future_term_says_when_it_starts(admin_client, organization):
+    start = timezone.now() + timedelta(days=10)
+    _launch_annual(organization, term_start=start)
+
+    response = admin_client.get(INDEX)
+
+    assert response.context["state"] is None
+    assert response.context["entitlement"].reason == e.NO_SUBSCRIPTION
+    assert f"starts on {start.day} {start:%b %Y}" in response.content.decode()
