@@ -148,10 +148,20 @@ def _included_at(state: TermState, at: datetime) -> bool:
     )
 
 
-def _announce_on_commit(*, organization: Organization, at: datetime) -> None:
-    transaction.on_commit(
-        lambda: entitlement_announce(organization=organization, at=at)
+def _locked(organization: Organization) -> Subscription | None:
+    """The organisation's subscription, locked until the transaction ends."""
+    return (
+        Subscription.objects.select_for_update()
+        .filter(organization=organization)
+        .first()
     )
+
+
+def _announce_on_commit(*, organization: Organization) -> None:
+    # Receivers act on the present (suspend or resume now), so the
+    # announcement is for the moment of the commit, whatever `at` a change
+    # was given.
+    transaction.on_commit(lambda: entitlement_announce(organization=organization))
 
 
 def entitlement_announce(
@@ -164,11 +174,7 @@ def entitlement_announce(
     """
     at = _now(at)
     with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_for_update()
-            .filter(organization=organization)
-            .first()
-        )
+        subscription = _locked(organization)
         if subscription is None:
             return False
         answer = entitlement(organization, at=at)
@@ -222,15 +228,11 @@ def subscription_renew(
     """Write the renewals and scheduled changes that are due; idempotent."""
     at = _now(at)
     with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_for_update()
-            .filter(organization=organization)
-            .first()
-        )
+        subscription = _locked(organization)
         if subscription is None:
             return None
         _roll_forward(subscription, at=at)
-        _announce_on_commit(organization=organization, at=at)
+        _announce_on_commit(organization=organization)
     return subscription
 
 
@@ -258,11 +260,7 @@ def subscription_set(
     plan, period, seats = _clean(plan=plan, period=period, seats=seats)
 
     with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_for_update()
-            .filter(organization=organization)
-            .first()
-        )
+        subscription = _locked(organization)
         if subscription is None or term_start is not None:
             subscription = _subscription_start(
                 organization=organization,
@@ -282,7 +280,7 @@ def subscription_set(
                 at=at,
                 actor=actor,
             )
-        _announce_on_commit(organization=organization, at=at)
+        _announce_on_commit(organization=organization)
     return subscription
 
 
@@ -405,11 +403,7 @@ def bolt_on_purchase(
     at = _now(at)
 
     with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_for_update()
-            .filter(organization=organization)
-            .first()
-        )
+        subscription = _locked(organization)
         if subscription is None:
             raise BoltOnUnavailableError(
                 BOLT_ON_NEEDS_SUBSCRIPTION, code=NO_SUBSCRIPTION
@@ -468,5 +462,5 @@ def bolt_on_purchase(
             effective_at=term_start,
             target=purchase,
         )
-        _announce_on_commit(organization=organization, at=at)
+        _announce_on_commit(organization=organization)
     return purchase
