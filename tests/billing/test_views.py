@@ -237,3 +237,13 @@ def test_index_future_term_says_when_it_starts(admin_client, organization):
     assert response.context["state"] is None
     assert response.context["entitlement"].reason == e.NO_SUBSCRIPTION
     assert f"starts on {start.day} {start:%b %Y}" in response.content.decode()
+
+
+def test_index_more_people_than_seats_noticed(admin_client, organization):
+    _launch_annual(organization, seats=2)
+    UserFactory.create_batch(2, organization=organization)
+
+    response = admin_client.get(INDEX)
+
+    assert response.context["over_seats"] is True
+    assert "3 active people use more than the 2 seats" in response.content.decode()
