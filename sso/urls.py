@@ -1,9 +1,63 @@
 from django.urls import path
 
-from sso import views
+from sso.views import portal, protocol
 
 app_name = "sso"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", portal.index, name="index"),
+    path("new/", portal.connection_new, name="connection-new"),
+    path("policy/", portal.policy, name="policy"),
+    path("connections/<int:pk>/", portal.connection, name="connection"),
+    path("connections/<int:pk>/idp/", portal.connection_idp, name="connection-idp"),
+    path(
+        "connections/<int:pk>/refresh/",
+        portal.connection_refresh,
+        name="connection-refresh",
+    ),
+    path(
+        "connections/<int:pk>/settings/",
+        portal.connection_settings,
+        name="connection-settings",
+    ),
+    path(
+        "connections/<int:pk>/certificates/",
+        portal.certificate_add,
+        name="certificate-add",
+    ),
+    path(
+        "connections/<int:pk>/certificates/<int:cert_pk>/remove/",
+        portal.certificate_remove,
+        name="certificate-remove",
+    ),
+    path(
+        "connections/<int:pk>/keypair/",
+        portal.connection_keypair,
+        name="connection-keypair",
+    ),
+    path("connections/<int:pk>/test/", portal.connection_test, name="connection-test"),
+    path(
+        "connections/<int:pk>/tests/<int:attempt>/",
+        portal.connection_test_result,
+        name="connection-test-result",
+    ),
+    path(
+        "connections/<int:pk>/activate/",
+        portal.connection_activate,
+        name="connection-activate",
+    ),
+    path(
+        "connections/<int:pk>/deactivate/",
+        portal.connection_deactivate,
+        name="connection-deactivate",
+    ),
+    path(
+        "connections/<int:pk>/attempts/",
+        portal.connection_attempts,
+        name="connection-attempts",
+    ),
+    path("saml/<str:public_id>/", protocol.metadata, name="saml-metadata"),
+    path("saml/<str:public_id>/login/", protocol.login, name="saml-login"),
+    path("saml/<str:public_id>/acs/", protocol.acs, name="saml-acs"),
+    path("saml/<str:public_id>/slo/", protocol.single_logout, name="saml-sls"),
 ]

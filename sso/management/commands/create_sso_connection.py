@@ -1,0 +1,127 @@
+"""Operator command: a SAML connection for an organisation, from metadata or values."""
+
+from pathlib import Path
+
+from django.core.management.base import CommandError
+from django.db import transaction
+
+from progression.management.base import OperatorCommand
+from sso import services
+from sso.providers import PROVIDERS
+
+SOURCE_REQUIRED = (
+    "Give exactly one of --metadata-file, --metadata-url, or --entity-id with "
+    "--sso-url and --cert-file."
+)
+
+
+class Command(OperatorCommand):
+    help = (
+        "Create a SAML connection and print its id, acs_url, entity_id, "
+        "metadata_url and login_url."
+    )
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("slug")
+        parser.add_argument("--provider", required=True)
+        parser.add_argument("--metadata-file")
+        parser.add_argument("--metadata-url")
+        parser.add_argument("--entity-id")
+        parser.add_argument("--sso-url")
+        parser.add_argument("--cert-file", action="append", default=[])
+        parser.add_argument("--slo-url", default="")
+        parser.add_argument("--name", default="")
+        parser.add_argument("--allow-idp-initiated", action="store_true")
+        parser.add_argument("--jit", action="store_true", help="JIT provisioning")
+        parser.add_argument("--sp-keypair", action="store_true")
+        parser.add_argument("--activate", action="store_true")
+
+    def run(self, **options):
+        organization = self.organization(options["slug"])
+        provider = options["provider"]
+        if provider not in PROVIDERS:
+            raise CommandError(
+                f"Unknown SAML provider {provider!r}. Choose one of: "
+                + ", ".join(PROVIDERS)
+                + "."
+            )
+        manual = options["entity_id"] or options["sso_url"] or options["cert_file"]
+        sources = [bool(options["metadata_file"]), bool(options["metadata_url"])]
+        sources.append(bool(manual))
+        if sum(sources) != 1:
+            raise CommandError(SOURCE_REQUIRED)
+        if manual and not (
+            options["entity_id"] and options["sso_url"] and options["cert_file"]
+        ):
+            raise CommandError(SOURCE_REQUIRED)
+        metadata_xml = self._read(options["metadata_file"])
+        certificates = [self._read(path).decode() for path in options["cert_file"]]
+
+        with transaction.atomic():
+            connection = services.connection_create(
+                organization=organization,
+                provider=provider,
+                name=options["name"],
+                actor="operator",
+            )
+            if options["sp_keypair"] and not connection.sp_certificate:
+                services.connection_keypair_generate(
+                    connection=connection, actor="operator"
+                )
+            if metadata_xml is not None:
+                services.connection_metadata_apply(
+                    connection=connection, actor="operator", xml=metadata_xml
+                )
+            elif options["metadata_url"]:
+                services.connection_metadata_fetch(
+                    connection=connection,
+                    actor="operator",
+                    metadata_url=options["metadata_url"],
+                )
+            else:
+                services.connection_idp_set(
+                    connection=connection,
+                    actor="operator",
+                    entity_id=options["entity_id"],
+                    sso_url=options["sso_url"],
+                    slo_url=options["slo_url"],
+                    certificates=certificates,
+                )
+            services.connection_settings_set(
+                connection=connection,
+                actor="operator",
+                allow_idp_initiated=options["allow_idp_initiated"],
+                jit_provisioning=options["jit"],
+            )
+            if options["activate"]:
+                services.connection_activate(
+                    connection=connection, actor="operator", skip_test=True
+                )
+
+        data = {
+            "id": connection.pk,
+            "organization": organization.slug,
+            "provider": provider,
+            "state": connection.state,
+            "acs_url": connection.acs_url,
+            "entity_id": connection.sp_entity_id,
+            "metadata_url": connection.sp_metadata_url,
+            "login_url": connection.login_url,
+            "idp_entity_id": connection.idp_entity_id,
+            "allow_idp_initiated": connection.allow_idp_initiated,
+        }
+        summary = "\n".join(
+            [f"Created SAML connection {connection.pk} ({connection.state})"]
+            + [f"  {key}: {data[key]}" for key in list(data)[4:]]
+        )
+        return summary, data
+
+    @staticmethod
+    def _read(path: str | None) -> bytes | None:
+        if not path:
+            return None
+        try:
+            return Path(path).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc

@@ -1,0 +1,216 @@
+"""Sign-in connections of organisations, their IdP certificates and login log.
+
+A connection belongs to one organisation and has its own SP entity ID and ACS
+URL, both built from `public_id` under `PUBLIC_BASE_URL`: an assertion made for
+one connection names that connection's audience and ACS, so it cannot be
+replayed against another organisation's connection.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from progression.crypto import EncryptedTextField
+from progression.models import Organization, User
+from sso.providers import PROVIDER_CHOICES, PROVIDERS
+
+
+def _public_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Connection(models.Model):
+    class Protocol(models.TextChoices):
+        SAML = "saml", "SAML"
+        OIDC = "oidc", "OIDC"
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="sso_connections"
+    )
+    public_id = models.CharField(max_length=32, unique=True, default=_public_id)
+    protocol = models.CharField(
+        max_length=8, choices=Protocol.choices, default=Protocol.SAML
+    )
+    provider = models.CharField(max_length=40, choices=PROVIDER_CHOICES)
+    name = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    idp_entity_id = models.CharField(max_length=1024, blank=True)
+    sso_url = models.URLField(max_length=2048, blank=True)
+    slo_url = models.URLField(max_length=2048, blank=True)
+    metadata_url = models.URLField(max_length=2048, blank=True)
+    metadata_fetched_at = models.DateTimeField(null=True, blank=True)
+    metadata_error = models.CharField(max_length=300, blank=True)
+    attribute_mapping = models.JSONField(default=dict, blank=True)
+    allow_idp_initiated = models.BooleanField(default=False)
+    allow_sha1 = models.BooleanField(default=False)
+    jit_provisioning = models.BooleanField(default=False)
+    # The SP key pair, for encrypted assertions and signed requests; published
+    # in the SP metadata when present.
+    sp_certificate = models.TextField(blank=True)
+    sp_private_key = EncryptedTextField(blank=True)
+    tested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["organization", "state"], name="sso_conn_org_state"),
+        ]
+
+    def __str__(self):
+        return self.name or self.provider_name
+
+    @property
+    def provider_info(self):
+        return PROVIDERS[self.provider]
+
+    @property
+    def provider_name(self) -> str:
+        provider = PROVIDERS.get(self.provider)
+        return provider.name if provider else self.provider
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE
+
+    def _public(self, name: str) -> str:
+        path = reverse(name, kwargs={"public_id": self.public_id})
+        return settings.PUBLIC_BASE_URL + path
+
+    @property
+    def sp_entity_id(self) -> str:
+        return self._public("sso:saml-metadata")
+
+    @property
+    def acs_url(self) -> str:
+        return self._public("sso:saml-acs")
+
+    @property
+    def sp_metadata_url(self) -> str:
+        return self.sp_entity_id
+
+    @property
+    def login_url(self) -> str:
+        return self._public("sso:saml-login")
+
+    @property
+    def slo_return_url(self) -> str:
+        return self._public("sso:saml-sls")
+
+
+class IdpCertificate(models.Model):
+    """One IdP signing certificate; several overlap while the IdP rotates."""
+
+    class Source(models.TextChoices):
+        METADATA = "metadata", "Metadata"
+        MANUAL = "manual", "Added by hand"
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="certificates"
+    )
+    pem = models.TextField()
+    fingerprint_sha256 = models.CharField(max_length=95)
+    subject = models.CharField(max_length=500, blank=True)
+    not_before = models.DateTimeField(null=True)
+    not_after = models.DateTimeField(null=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    # When the periodic check last saw this certificate within the warning
+    # window; the portal shows the warning.
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["not_after", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "fingerprint_sha256"],
+                name="sso_cert_unique_per_connection",
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject or self.fingerprint_sha256[:23]
+
+
+class Identity(models.Model):
+    """The IdP's stable subject for a person, remembered after the first sign-in."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="identities"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=512)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_signed_in_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "subject"], name="sso_identity_unique_subject"
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "user"], name="sso_identity_unique_user"
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+
+class LoginAttempt(models.Model):
+    """One sign-in through a connection, accepted or refused, and why."""
+
+    class Outcome(models.TextChoices):
+        SIGNED_IN = "signed_in", "Signed in"
+        TESTED = "tested", "Test passed"
+        REFUSED = "refused", "Refused"
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="attempts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    reason = models.CharField(max_length=60, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    test = models.BooleanField(default=False)
+    idp_initiated = models.BooleanField(default=False)
+    subject = models.CharField(max_length=512, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    issuer = models.CharField(max_length=1024, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    mapped = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["connection", "-created_at"], name="sso_attempt_conn_time"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.outcome} {self.reason}".strip()
+
+
+class Policy(models.Model):
+    """How an organisation signs in: with "require SSO", members must use SSO."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="sso_policy"
+    )
+    require_sso = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.organization}: require SSO {self.require_sso}"

@@ -1,0 +1,245 @@
+"""One way from a verified identity to a session, for SAML and OIDC alike.
+
+A protocol flow proves who the IdP says the person is; this module decides
+whether that person may come in. The answer is a session for an active user of
+the connection's own organisation, or a clear refusal:
+
+- people are matched within the connection's organisation only: first by the
+  subject remembered from an earlier sign-in, then by email; a user of another
+  organisation with the same email is never found;
+- archived people are refused, and never reactivated by signing in;
+- a person without an account is created only when the connection has
+  just-in-time provisioning on, and only for an email on one of the
+  organisation's own domains;
+- the organisation must be entitled to SSO right now.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.contrib.auth import login
+from django.db import IntegrityError, transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+
+from billing.entitlements import entitlement
+from progression import services as people
+from progression.errors import ProgressionError
+from progression.models import OrganizationDomain, User
+from sso import services
+from sso.models import Connection, Identity, LoginAttempt
+
+logger = logging.getLogger(__name__)
+security_logger = logging.getLogger("progression.security")
+
+NO_ACCOUNT = (
+    "There is no Progression account for {email} in {organization}. Ask your "
+    "organisation's Progression admin to add you."
+)
+ARCHIVED = (
+    "Your Progression account in {organization} is archived. Ask your "
+    "organisation's Progression admin if you need it back."
+)
+CONNECTION_INACTIVE = (
+    "Single sign-on through this identity provider is turned off for "
+    "{organization}. Ask your organisation's Progression admin."
+)
+NOT_ENTITLED = "Single sign-on is not available for {organization}: {message}"
+EMAIL_MISSING = (
+    "Your identity provider did not send an email address, so we cannot tell "
+    "who you are. Ask your IT team to send the email attribute."
+)
+EMAIL_OUTSIDE_DOMAINS = (
+    "{email} is not on one of {organization}'s email domains, so no account "
+    "is created for it. Ask your organisation's Progression admin."
+)
+SUBJECT_TAKEN = (
+    "Your identity provider account is already linked to another Progression "
+    "account. Ask your organisation's Progression admin."
+)
+
+
+class SignInRefusedError(ProgressionError):
+    """A verified identity that may not come in; `message` is for the person."""
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    """Who the IdP vouches for, after the protocol's own checks passed."""
+
+    connection: Connection
+    subject: str
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    groups: tuple[str, ...] = ()
+    attributes: dict = field(default_factory=dict)
+    issuer: str = ""
+    idp_initiated: bool = False
+
+
+def refusal_page(request, message: str, *, status: int = 403):
+    """The page a person sees when they may not sign in."""
+    return render(request, "sso/refused.html", {"message": message}, status=status)
+
+
+def _email_domain_owned(identity: VerifiedIdentity) -> bool:
+    domain = identity.email.rpartition("@")[2].lower()
+    return OrganizationDomain.objects.filter(
+        organization_id=identity.connection.organization_id, domain__iexact=domain
+    ).exists()
+
+
+def identity_check(identity: VerifiedIdentity, *, testing: bool = False) -> User | None:
+    """Find the user this identity signs in as, without writing anything.
+
+    Returns None when the connection would create the person (JIT); raises
+    `SignInRefusedError` when they may not come in. A test sign-in runs
+    before activation, so `testing` skips the connection's state.
+    """
+    connection = identity.connection
+    organization = connection.organization
+    names = {"organization": organization.name, "email": identity.email}
+    granted = entitlement(organization)
+    if not granted.available:
+        raise SignInRefusedError(
+            NOT_ENTITLED.format(message=granted.message, **names), code="not_entitled"
+        )
+    if not connection.is_active and not testing:
+        raise SignInRefusedError(
+            CONNECTION_INACTIVE.format(**names), code="connection_inactive"
+        )
+    user = _find_user(identity)
+    if user is None:
+        if not identity.email:
+            raise SignInRefusedError(EMAIL_MISSING, code="email_missing")
+        if not connection.jit_provisioning:
+            raise SignInRefusedError(NO_ACCOUNT.format(**names), code="no_account")
+        if not _email_domain_owned(identity):
+            raise SignInRefusedError(
+                EMAIL_OUTSIDE_DOMAINS.format(**names), code="email_outside_domains"
+            )
+        return None
+    if user.status != User.Status.ACTIVE:
+        raise SignInRefusedError(ARCHIVED.format(**names), code="archived")
+    return user
+
+
+def _find_user(identity: VerifiedIdentity) -> User | None:
+    connection = identity.connection
+    users = User.objects.filter(organization_id=connection.organization_id)
+    if identity.subject:
+        linked = (
+            Identity.objects.filter(connection=connection, subject=identity.subject)
+            .select_related("user")
+            .first()
+        )
+        # The link is re-checked against the organisation: it can never point
+        # elsewhere, but a user row is the thing that grants access.
+        if linked and linked.user.organization_id == connection.organization_id:
+            return linked.user
+    if identity.email:
+        return users.filter(email__iexact=identity.email).first()
+    return None
+
+
+def identity_resolve(identity: VerifiedIdentity) -> User:
+    """Return the user to sign in, linking the subject and creating (JIT) as
+    needed; raise `SignInRefusedError` otherwise."""
+    connection = identity.connection
+    user = identity_check(identity)
+
+    with transaction.atomic():
+        if user is None:
+            try:
+                user = people.user_create(
+                    organization=connection.organization,
+                    email=identity.email,
+                    first_name=identity.first_name,
+                    last_name=identity.last_name,
+                    actor=f"sso:{connection.pk}",
+                )
+            except ProgressionError as exc:
+                raise SignInRefusedError(
+                    NO_ACCOUNT.format(
+                        email=identity.email,
+                        organization=connection.organization.name,
+                    ),
+                    code="no_account",
+                ) from exc
+        if identity.subject:
+            _link(connection, user, identity.subject)
+    return user
+
+
+def _link(connection: Connection, user: User, subject: str) -> None:
+    now = timezone.now()
+    updated = Identity.objects.filter(
+        connection=connection, user=user, subject=subject
+    ).update(last_signed_in_at=now)
+    if updated:
+        return
+    if Identity.objects.filter(connection=connection, subject=subject).exists():
+        raise SignInRefusedError(SUBJECT_TAKEN, code="subject_taken")
+    try:
+        with transaction.atomic():
+            # A person's subject at the IdP may change (a re-created account):
+            # the newest one wins, the old link goes.
+            Identity.objects.filter(connection=connection, user=user).delete()
+            Identity.objects.create(
+                connection=connection, user=user, subject=subject, last_signed_in_at=now
+            )
+    except IntegrityError as exc:
+        raise SignInRefusedError(SUBJECT_TAKEN, code="subject_taken") from exc
+
+
+def mapped_fields(identity: VerifiedIdentity) -> dict:
+    return {
+        "subject": identity.subject,
+        "email": identity.email,
+        "first_name": identity.first_name,
+        "last_name": identity.last_name,
+        "groups": list(identity.groups),
+    }
+
+
+def identity_sign_in(request, identity: VerifiedIdentity, *, next_url: str = "/"):
+    """Sign the person in and send them on, or answer with the refusal page.
+
+    Every outcome but a missing entitlement is logged on the connection; with
+    no entitlement nothing at all is written.
+    """
+    connection = identity.connection
+    try:
+        user = identity_resolve(identity)
+    except SignInRefusedError as exc:
+        security_logger.warning(
+            "sso sign-in refused: %s", exc.code, extra={"connection_id": connection.pk}
+        )
+        if exc.code != "not_entitled":
+            _attempt(identity, LoginAttempt.Outcome.REFUSED, reason=exc.code)
+        return refusal_page(request, exc.message)
+
+    login(request, user, backend="progression.auth.ActiveUserBackend")
+    request.session["sso_connection_id"] = connection.pk
+    _attempt(identity, LoginAttempt.Outcome.SIGNED_IN, user=user)
+    logger.info(
+        "sso sign-in", extra={"connection_id": connection.pk, "user_id": user.pk}
+    )
+    return HttpResponseRedirect(next_url)
+
+
+def _attempt(identity: VerifiedIdentity, outcome: str, *, reason="", user=None):
+    services.attempt_record(
+        connection=identity.connection,
+        outcome=outcome,
+        reason=reason,
+        idp_initiated=identity.idp_initiated,
+        subject=identity.subject,
+        email=identity.email,
+        issuer=identity.issuer,
+        attributes=identity.attributes,
+        mapped=mapped_fields(identity),
+        user=user,
+    )

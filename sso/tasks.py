@@ -1,0 +1,27 @@
+"""SSO housekeeping in Celery workers: certificate expiry and metadata refresh."""
+
+from celery import shared_task
+
+from sso import services
+from sso.models import Connection
+
+
+@shared_task(name="sso.certificates_check_expiry")
+def certificates_check_expiry_task():
+    """Record warnings for certificates expiring within 90 days; idempotent."""
+    return services.certificates_check_expiry()
+
+
+@shared_task(name="sso.metadata_refresh")
+def metadata_refresh_task():
+    """Fetch every connection's metadata URL again, so rotated certificates
+    arrive before the IdP starts signing with them."""
+    ids = Connection.objects.exclude(metadata_url="").values_list("pk", flat=True)
+    refreshed = 0
+    for connection_id in ids:
+        connection = Connection.objects.filter(pk=connection_id).first()
+        if connection is not None and services.connection_metadata_refresh(
+            connection=connection
+        ):
+            refreshed += 1
+    return refreshed

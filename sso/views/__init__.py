@@ -1,0 +1,1 @@
+"""The SSO section of the portal and the SAML protocol endpoints."""

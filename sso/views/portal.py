@@ -1,0 +1,343 @@
+"""The SSO section of the portal: connections, their setup wizard and log.
+
+Admins only. Every lookup goes through the signed-in admin's organisation, so
+another organisation's connection, certificate or attempt answers 404.
+"""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from billing.entitlements import entitlement
+from progression.access import admin_required
+from progression.errors import ProgressionError
+from sso import flows, services
+from sso.forms import (
+    CertificateForm,
+    ManualIdpForm,
+    MetadataForm,
+    NewConnectionForm,
+    PolicyForm,
+    SettingsForm,
+)
+from sso.models import Connection, Policy
+from sso.providers import MAPPED_FIELDS, PROVIDERS
+from sso.saml import SamlRejectedError
+
+CONNECTION_CREATED = "The connection was created. Follow the steps below."
+IDP_SAVED = "The identity provider's values were saved."
+SETTINGS_SAVED = "Mapping and options saved."
+CERTIFICATE_ADDED = "The certificate was added."
+CERTIFICATE_REMOVED = "The certificate was removed."
+KEYPAIR_GENERATED = (
+    "A new SP key pair was generated. Give the IdP our updated SP metadata."
+)
+ACTIVATED = "The connection is active: people on your domains sign in through it."
+DEACTIVATED = "The connection is inactive: people sign in with a password."
+POLICY_SAVED = "Sign-in policy saved."
+METADATA_REFRESHED = "The metadata was fetched again."
+ATTEMPTS_PAGE_SIZE = 50
+
+
+def _connections(request):
+    return Connection.objects.filter(organization_id=request.user.organization_id)
+
+
+def _connection(request, pk) -> Connection:
+    return get_object_or_404(_connections(request), pk=pk)
+
+
+@admin_required
+def index(request):
+    """The organisation's connections, the sign-in policy and the IdP picker."""
+    policy = Policy.objects.filter(organization_id=request.user.organization_id).first()
+    context = {
+        "connections": _connections(request).prefetch_related("certificates"),
+        "providers": PROVIDERS.values(),
+        "policy_form": PolicyForm(
+            initial={"require_sso": bool(policy and policy.require_sso)}
+        ),
+        "entitlement": entitlement(request.user.organization),
+        "section": "sso",
+    }
+    return render(request, "sso/index.html", context)
+
+
+@admin_required
+@require_POST
+def connection_new(request):
+    form = NewConnectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose an identity provider.")
+        return redirect("sso:index")
+    connection = services.connection_create(
+        organization=request.user.organization,
+        provider=form.cleaned_data["provider"],
+        actor=request.user,
+    )
+    messages.success(request, CONNECTION_CREATED)
+    return redirect("sso:connection", pk=connection.pk)
+
+
+def _certificates(connection):
+    now = timezone.now()
+    warn_at = now + dt.timedelta(days=services.EXPIRY_WARNING_DAYS)
+    rows = []
+    for certificate in connection.certificates.all():
+        expires = certificate.not_after
+        rows.append(
+            {
+                "certificate": certificate,
+                "expired": bool(expires and expires <= now),
+                "expiring": bool(expires and now < expires <= warn_at),
+                "days_left": (expires - now).days if expires else None,
+            }
+        )
+    return rows
+
+
+def _render_connection(request, connection, *, status=200, **forms):
+    provider = connection.provider_info
+    mapping = connection.attribute_mapping or {}
+    context = {
+        "connection": connection,
+        "provider": provider,
+        "certificates": _certificates(connection),
+        "metadata_form": forms.get("metadata_form") or MetadataForm(),
+        "manual_form": forms.get("manual_form")
+        or ManualIdpForm(
+            initial={
+                "entity_id": connection.idp_entity_id,
+                "sso_url": connection.sso_url,
+                "slo_url": connection.slo_url,
+            }
+        ),
+        "settings_form": forms.get("settings_form")
+        or SettingsForm(
+            initial={
+                **{key: mapping.get(key, "") for key in MAPPED_FIELDS},
+                "name": connection.name,
+                "allow_idp_initiated": connection.allow_idp_initiated,
+                "allow_sha1": connection.allow_sha1,
+                "jit_provisioning": connection.jit_provisioning,
+            }
+        ),
+        "certificate_form": forms.get("certificate_form") or CertificateForm(),
+        "last_test": connection.attempts.filter(test=True).first(),
+        "attempts": connection.attempts.all()[:10],
+        "activation_problem": services.connection_activation_problem(connection),
+        "entitlement": entitlement(connection.organization),
+        "section": "sso",
+    }
+    return render(request, "sso/connection.html", context, status=status)
+
+
+@admin_required
+def connection(request, pk):
+    """The setup wizard: guide and our values, IdP values, mapping, test, on."""
+    return _render_connection(request, _connection(request, pk))
+
+
+@admin_required
+@require_POST
+def connection_idp(request, pk):
+    """Save the IdP's values: metadata (file, XML or URL) or typed by hand."""
+    connection = _connection(request, pk)
+    if request.POST.get("mode") == "manual":
+        form = ManualIdpForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.connection_idp_set(
+                    connection=connection,
+                    actor=request.user,
+                    entity_id=data["entity_id"],
+                    sso_url=data["sso_url"],
+                    slo_url=data["slo_url"],
+                    certificates=[data["certificate"]],
+                )
+                messages.success(request, IDP_SAVED)
+                return redirect("sso:connection", pk=connection.pk)
+            except ProgressionError as exc:
+                form.add_error(None, exc.message)
+        return _render_connection(request, connection, status=400, manual_form=form)
+
+    form = MetadataForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data.get("xml"):
+                services.connection_metadata_apply(
+                    connection=connection, actor=request.user, xml=data["xml"]
+                )
+            else:
+                services.connection_metadata_fetch(
+                    connection=connection, actor=request.user, metadata_url=data["url"]
+                )
+            messages.success(request, IDP_SAVED)
+            return redirect("sso:connection", pk=connection.pk)
+        except ProgressionError as exc:
+            form.add_error(None, exc.message)
+    return _render_connection(request, connection, status=400, metadata_form=form)
+
+
+@admin_required
+@require_POST
+def connection_refresh(request, pk):
+    connection = _connection(request, pk)
+    try:
+        services.connection_metadata_fetch(connection=connection, actor=request.user)
+        messages.success(request, METADATA_REFRESHED)
+    except ProgressionError as exc:
+        messages.error(request, exc.message)
+    return redirect("sso:connection", pk=connection.pk)
+
+
+@admin_required
+@require_POST
+def connection_settings(request, pk):
+    connection = _connection(request, pk)
+    form = SettingsForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.connection_settings_set(
+                connection=connection,
+                actor=request.user,
+                name=data["name"],
+                mapping={key: data[key] for key in MAPPED_FIELDS},
+                allow_idp_initiated=data["allow_idp_initiated"],
+                allow_sha1=data["allow_sha1"],
+                jit_provisioning=data["jit_provisioning"],
+            )
+            messages.success(request, SETTINGS_SAVED)
+            return redirect("sso:connection", pk=connection.pk)
+        except ProgressionError as exc:
+            form.add_error(None, exc.message)
+    return _render_connection(request, connection, status=400, settings_form=form)
+
+
+@admin_required
+@require_POST
+def certificate_add(request, pk):
+    connection = _connection(request, pk)
+    form = CertificateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.certificate_add(
+                connection=connection,
+                actor=request.user,
+                pem=form.cleaned_data["certificate"],
+            )
+            messages.success(request, CERTIFICATE_ADDED)
+            return redirect("sso:connection", pk=connection.pk)
+        except ProgressionError as exc:
+            form.add_error("certificate", exc.message)
+    return _render_connection(request, connection, status=400, certificate_form=form)
+
+
+@admin_required
+@require_POST
+def certificate_remove(request, pk, cert_pk):
+    connection = _connection(request, pk)
+    certificate = get_object_or_404(connection.certificates, pk=cert_pk)
+    try:
+        services.certificate_remove(certificate=certificate, actor=request.user)
+        messages.success(request, CERTIFICATE_REMOVED)
+    except ProgressionError as exc:
+        messages.error(request, exc.message)
+    return redirect("sso:connection", pk=connection.pk)
+
+
+@admin_required
+@require_POST
+def connection_keypair(request, pk):
+    connection = _connection(request, pk)
+    services.connection_keypair_generate(connection=connection, actor=request.user)
+    messages.success(request, KEYPAIR_GENERATED)
+    return redirect("sso:connection", pk=connection.pk)
+
+
+@admin_required
+@require_POST
+def connection_test(request, pk):
+    """Send the admin through the IdP in test mode: see, don't sign in."""
+    connection = _connection(request, pk)
+    try:
+        url = flows.login_start(connection=connection, test_by=request.user.pk)
+    except SamlRejectedError as exc:
+        messages.error(request, exc.message)
+        return redirect("sso:connection", pk=connection.pk)
+    return redirect(url)
+
+
+@admin_required
+def connection_test_result(request, pk, attempt):
+    connection = _connection(request, pk)
+    attempt = get_object_or_404(connection.attempts, pk=attempt, test=True)
+    mapping = connection.attribute_mapping or {}
+    rows = [
+        {
+            "field": field,
+            "attribute": mapping.get(field) or "NameID",
+            "value": attempt.mapped.get(field),
+        }
+        for field in MAPPED_FIELDS
+    ]
+    return render(
+        request,
+        "sso/test_result.html",
+        {"connection": connection, "attempt": attempt, "rows": rows, "section": "sso"},
+    )
+
+
+@admin_required
+@require_POST
+def connection_activate(request, pk):
+    connection = _connection(request, pk)
+    try:
+        services.connection_activate(connection=connection, actor=request.user)
+        messages.success(request, ACTIVATED)
+    except ProgressionError as exc:
+        messages.error(request, exc.message)
+    return redirect("sso:connection", pk=connection.pk)
+
+
+@admin_required
+@require_POST
+def connection_deactivate(request, pk):
+    connection = _connection(request, pk)
+    services.connection_deactivate(connection=connection, actor=request.user)
+    messages.success(request, DEACTIVATED)
+    return redirect("sso:connection", pk=connection.pk)
+
+
+@admin_required
+def connection_attempts(request, pk):
+    connection = _connection(request, pk)
+    page = Paginator(connection.attempts.all(), ATTEMPTS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "sso/attempts.html",
+        {"connection": connection, "page": page, "section": "sso"},
+    )
+
+
+@admin_required
+@require_http_methods(["POST"])
+def policy(request):
+    form = PolicyForm(request.POST)
+    form.is_valid()
+    services.policy_set(
+        organization=request.user.organization,
+        require_sso=bool(form.cleaned_data.get("require_sso")),
+        actor=request.user,
+    )
+    messages.success(request, POLICY_SAVED)
+    return redirect("sso:index")

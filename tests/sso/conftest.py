@@ -1,0 +1,90 @@
+import pytest
+from django.core.cache import cache
+
+from sso import services
+from sso.models import Connection
+from tests.factories import OrganizationDomainFactory
+from tests.peers.simplesamlphp.idp import SimpleSamlIdp
+
+IDP_PASSWORD = "idp-password"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(scope="session")
+def saml_idp(tmp_path_factory):
+    """SimpleSAMLphp, started once for the session, with a few people."""
+    state = tmp_path_factory.mktemp("simplesamlphp")
+    log = (state / "php.log").open("wb")
+    idp = SimpleSamlIdp(state).start(log=log)
+    people = [
+        ("ada", "ada@acme.example", "Ada", "Lovelace"),
+        ("admin", "admin@acme.example", "Avery", "Admin"),
+        ("newcomer", "newcomer@acme.example", "New", "Comer"),
+        ("stranger", "stranger@globex.example", "Sam", "Stranger"),
+        ("mallory", "admin@acme.example.evil.test", "Mal", "Lory"),
+    ]
+    for username, email, first, last in people:
+        idp.add_user(
+            username,
+            IDP_PASSWORD,
+            uid=username,
+            email=email,
+            firstName=first,
+            lastName=last,
+            groups=["staff", "engineering"],
+        )
+    yield idp
+    idp.stop()
+    log.close()
+
+
+@pytest.fixture
+def public_base(settings, live_server):
+    """Our side served by live_server, with PUBLIC_BASE_URL pointing at it."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    return live_server.url
+
+
+@pytest.fixture
+def acme_domain(organization):
+    return OrganizationDomainFactory(organization=organization, domain="acme.example")
+
+
+def connect(idp, organization, *, register=True, activate=True, **sp_options):
+    """A generic SAML connection to the test IdP, from its metadata URL."""
+    connection = services.connection_create(
+        organization=organization, provider="generic-saml", actor="operator"
+    )
+    services.connection_metadata_fetch(
+        connection=connection, actor="operator", metadata_url=idp.metadata_url
+    )
+    services.connection_settings_set(
+        connection=connection,
+        actor="operator",
+        mapping={
+            "subject": "",
+            "email": "email",
+            "first_name": "firstName",
+            "last_name": "lastName",
+            "groups": "groups",
+        },
+    )
+    if register:
+        idp.register_sp(connection.sp_entity_id, connection.acs_url, **sp_options)
+    if activate:
+        services.connection_activate(
+            connection=connection, actor="operator", skip_test=True
+        )
+    return Connection.objects.get(pk=connection.pk)
+
+
+@pytest.fixture
+def idp_connection(transactional_db, public_base, saml_idp, entitled, acme_domain):
+    return connect(saml_idp, entitled)
