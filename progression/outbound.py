@@ -175,3 +175,69 @@ def _read_capped(response, max_bytes: int) -> bytes:
     except requests.RequestException as exc:
         raise OutboundRefusedError(FETCH_FAILED, code="fetch_failed") from exc
     return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class OutboundResponse:
+    """An API's answer, whatever its status; header names are lower case."""
+
+    url: str
+    status: int
+    content: bytes
+    headers: dict[str, str]
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    headers: dict | None = None,
+    params: dict | None = None,
+    data: dict | bytes | None = None,
+    json: object = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> OutboundResponse:
+    """Send one API request to a customer-supplied URL under the rules above.
+
+    Unlike `fetch`, every status comes back to the caller, since an API client
+    acts on 401, 429 and `Retry-After`. Redirects are not followed: an API
+    answering with one is answered as it is, so a POST is never replayed to a
+    host nobody checked.
+    """
+    host, address = check_url(url)
+    with requests.Session() as session:
+        session.trust_env = False
+        if address is not None:
+            session.mount("https://", _PinnedAdapter(host, address))
+        try:
+            response = session.request(
+                method,
+                url,
+                headers=headers or {},
+                params=params,
+                data=data,
+                json=json,
+                timeout=timeout,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as exc:
+            logger.warning("outbound request failed: %s", type(exc).__name__)
+            raise OutboundRefusedError(FETCH_FAILED, code="fetch_failed") from exc
+        with response:
+            content = _read_capped(response, max_bytes)
+            return OutboundResponse(
+                url=url,
+                status=response.status_code,
+                content=content,
+                headers={k.lower(): v for k, v in response.headers.items()},
+            )
