@@ -65,3 +65,12 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
+
+# SimpleSAMLphp, the real SAML IdP of the SSO tests and of `make run`'s demo
+# (it runs as one `php -S` process; php-xml and php-mbstring are not pulled in
+# by the package).
+if [ ! -d /usr/share/simplesamlphp/www ] || ! command -v php >/dev/null 2>&1 \
+    || ! php -m 2>/dev/null | grep -qi '^dom$' \
+    || ! php -m 2>/dev/null | grep -qi '^mbstring$'; then
+  apt_install simplesamlphp php-xml php-mbstring php-cli
+fi

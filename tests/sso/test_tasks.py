@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from progression.celery import app
 from sso import services
 from sso.models import IdpCertificate
 from sso.tasks import certificates_check_expiry_task, metadata_refresh_task
@@ -65,3 +66,10 @@ def test_metadata_refresh_failure_keeps_values_and_says_why(organization, settin
     assert refreshed == 0
     assert connection.idp_entity_id == "kept"
     assert "private network" in connection.metadata_error
+
+
+def test_beat_schedule_runs_the_sso_tasks():
+    tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
+
+    assert {"sso.certificates_check_expiry", "sso.metadata_refresh"} <= tasks
+    assert "progression.sessions_clear_expired" in tasks
