@@ -197,3 +197,6 @@ class DirectoryRequest(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.path} {self.status}"
+
+
+from directory.models_links import LinkIssue, LinkStatus  # noqa: E402, F401

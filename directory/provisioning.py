@@ -33,7 +33,6 @@ from progression.models import User
 logger = logging.getLogger(__name__)
 
 EMAIL_TAKEN = "Another person already uses this email address."
-EMAIL_REQUIRED = "A person needs an email address to be provisioned."
 USER_NAME_TAKEN = "This directory already has a user with this userName."
 USER_NAME_REQUIRED = "A user needs a userName."
 REASON_INACTIVE = "Deactivated in the directory."
@@ -162,22 +161,25 @@ def directory_user_reconcile(*, directory_user: DirectoryUser) -> User | None:
             )
         return user
 
+    email = _email_for(directory_user)
     if user is None:
-        user = _adopt_or_create(directory_user)
+        if not email:
+            # Kept as received and shown as pending in the portal; provisioned
+            # as soon as the directory sends an address.
+            return None
+        user = _adopt_or_create(directory_user, email)
         directory_user.user = user
         directory_user.save(update_fields=["user", "updated_at"])
         return user
 
-    email = _email_for(directory_user)
-    if email.lower() != user.email.lower():
+    changes = {
+        "first_name": directory_user.first_name,
+        "last_name": directory_user.last_name,
+    }
+    if email and email.lower() != user.email.lower():
         _check_email_available(directory_user, email)
-    services.user_update(
-        user=user,
-        actor=actor,
-        email=email,
-        first_name=directory_user.first_name,
-        last_name=directory_user.last_name,
-    )
+        changes["email"] = email
+    services.user_update(user=user, actor=actor, **changes)
     if user.status == User.Status.ARCHIVED:
         services.user_reactivate(user=user, actor=actor)
     return user
@@ -192,12 +194,12 @@ def _archive_reason(directory_user: DirectoryUser) -> str:
 
 
 def _email_for(directory_user: DirectoryUser) -> str:
-    email = directory_user.email or ""
-    if not email and "@" in directory_user.user_name:
-        email = directory_user.user_name
-    if not email:
-        raise ValidationFailedError(EMAIL_REQUIRED, code="email_required")
-    return email
+    """The person's address: the directory's email, else a userName that is one."""
+    if directory_user.email:
+        return directory_user.email
+    if "@" in directory_user.user_name:
+        return directory_user.user_name
+    return ""
 
 
 def _check_email_available(directory_user: DirectoryUser, email: str) -> User | None:
@@ -223,10 +225,9 @@ def _check_email_available(directory_user: DirectoryUser, email: str) -> User | 
     raise ConflictError(EMAIL_TAKEN, code="email_taken")
 
 
-def _adopt_or_create(directory_user: DirectoryUser) -> User:
+def _adopt_or_create(directory_user: DirectoryUser, email: str) -> User:
     directory = directory_user.directory
     actor = directory.actor_label
-    email = _email_for(directory_user)
 
     namesake = _check_email_available(directory_user, email)
     if namesake is not None:

@@ -12,7 +12,13 @@ import copy
 from typing import Any
 
 from directory.scim.errors import ScimError
-from directory.scim.paths import Path, item_matches, parse_path, simple_equality
+from directory.scim.paths import (
+    Path,
+    item_matches,
+    parse_path,
+    simple_equality,
+    split_urn,
+)
 from directory.scim.schemas import READ_ONLY, Attribute, Schema
 
 INVALID_VALUE = "The value for {name!r} is not valid."
@@ -177,6 +183,14 @@ def apply_patch(
             continue
         if not isinstance(path_text, str):
             raise ScimError(400, INVALID_VALUE.format(name="path"), "invalidPath")
+        uri, rest = split_urn(path_text, core, extensions)
+        if uri is not None and not rest:
+            # The path is a whole extension: its value holds the attributes.
+            if op == "remove":
+                result.pop(uri, None)
+            else:
+                _apply_pathless(result, op, {uri: value}, core, extensions)
+            continue
         path = _writable_path(path_text, core, extensions)
         _apply(result, op, path, value, path_text)
     return result
@@ -208,6 +222,8 @@ def _apply_pathless(document, op, value, core, extensions) -> None:
             continue
         if key.lower() in extension_ids and isinstance(item, dict):
             for sub_key, sub_value in item.items():
+                if sub_key.lower() in {"schemas", "id", "meta"}:
+                    continue
                 path = _writable_path(
                     f"{extension_ids[key.lower()]}:{sub_key}", core, extensions
                 )

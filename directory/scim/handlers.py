@@ -197,7 +197,8 @@ def user_replace(ctx: Context, scim_id: str, body: dict) -> tuple[int, dict]:
 def _current_user_document(directory_user: DirectoryUser) -> dict:
     document = dict(directory_user.attributes or {})
     document["userName"] = directory_user.user_name
-    document["active"] = directory_user.active
+    if "active" in document:
+        document["active"] = directory_user.active
     if directory_user.external_id:
         document["externalId"] = directory_user.external_id
     else:
@@ -219,7 +220,8 @@ def user_patch(ctx: Context, scim_id: str, body: dict) -> tuple[int, dict]:
         raise ScimError(400, USER_NAME_REQUIRED, "invalidValue")
 
     provisioning.directory_user_update(
-        directory_user=directory_user, record=user_record(document)
+        directory_user=directory_user,
+        record=user_record(document, active_default=directory_user.active),
     )
     return user_get(ctx, scim_id)
 

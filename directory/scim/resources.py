@@ -72,8 +72,10 @@ def user_resource(directory_user: DirectoryUser, base_url: str) -> dict[str, Any
         "id": str(directory_user.scim_id),
         **document,
         "userName": directory_user.user_name,
-        "active": directory_user.active,
     }
+    if "active" in document:
+        # Absent when the client removed it; the person then stays as they were.
+        resource["active"] = directory_user.active
     if directory_user.external_id:
         resource["externalId"] = directory_user.external_id
     if extension:
@@ -110,7 +112,6 @@ def group_resource(
         resource["members"] = [
             {
                 "value": str(membership.directory_user.scim_id),
-                "display": membership.directory_user.user_name,
                 "$ref": f"{base_url}/Users/{membership.directory_user.scim_id}",
                 "type": "User",
             }

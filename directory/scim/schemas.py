@@ -77,7 +77,13 @@ class Schema:
         for attribute in self.attributes:
             if attribute.name.lower() == lowered:
                 return attribute
+        if lowered == "externalid" and self.id in (USER, GROUP):
+            # A common attribute (RFC 7643 §3.1): in every resource, in no schema.
+            return EXTERNAL_ID
         return None
+
+
+EXTERNAL_ID = Attribute("externalId", case_exact=True)
 
 
 def _multi(name: str, *, types: tuple[str, ...] = ("work", "home", "other")):

@@ -4,7 +4,10 @@ from django.urls import include, path, re_path
 
 from directory.scim.views import endpoint
 
-_KINDS = r"(?P<kind>Users|Groups|ServiceProviderConfig|ResourceTypes|Schemas|Bulk|Me)"
+# Resource names are matched in any case ("/users" works like "/Users").
+_KINDS = (
+    r"(?P<kind>(?i:Users|Groups|ServiceProviderConfig|ResourceTypes|Schemas|Bulk|Me))"
+)
 
 
 def _patterns(version: str, *, config_alias: str | None = None):
@@ -26,6 +29,13 @@ def _patterns(version: str, *, config_alias: str | None = None):
             r"^(?P<public_id>[0-9a-f-]{36})/(?P<kind>\.search)/?$",
             view,
             name="root-search",
+        ),
+        # Anything else under a directory's base URL answers a SCIM 404.
+        re_path(
+            r"^(?P<public_id>[0-9a-f-]{36})/(?P<scim_id>.+)$",
+            view,
+            {"kind": "unknown"},
+            name="unknown",
         ),
     ]
     if config_alias:

@@ -138,8 +138,23 @@ def _base_url(request, version: str, public_id) -> str:
     ).rstrip("/")
 
 
+_KINDS = {
+    name.lower(): name
+    for name in (
+        "Users",
+        "Groups",
+        "ServiceProviderConfig",
+        "ResourceTypes",
+        "Schemas",
+        "Bulk",
+        "Me",
+    )
+}
+
+
 def _serve(request, version: str, public_id, kind: str, scim_id=None, action=None):
     started = time.monotonic()
+    kind = _KINDS.get(kind.lower(), kind)
     directory = authenticate(request, public_id)
     if directory is None:
         return _error(version, ScimError(401, UNAUTHORIZED))
@@ -150,9 +165,7 @@ def _serve(request, version: str, public_id, kind: str, scim_id=None, action=Non
         answer = entitlement(directory.organization_id)
         if not answer.available:
             raise ScimError(403, answer.message)
-        if request.method in {"POST", "PUT", "PATCH"}:
-            body = _body(request)
-        response = _route(request, version, directory, kind, scim_id, action, body)
+        response, body = _route(request, version, directory, kind, scim_id, action)
         status = response.status_code
     except ScimError as exc:
         status, response = exc.status, _error(version, exc)
@@ -171,16 +184,21 @@ def _serve(request, version: str, public_id, kind: str, scim_id=None, action=Non
     return response
 
 
-def _route(request, version, directory, kind, scim_id, action, body):
+def _route(request, version, directory, kind, scim_id, action):
+    """Answer one request; return the response and the parsed body (for the log)."""
     base_url = _base_url(request, version, directory.public_id)
     if kind in {"ServiceProviderConfig", "ResourceTypes", "Schemas"}:
-        return _discovery(request, version, base_url, kind, scim_id)
+        return _discovery(request, version, base_url, kind, scim_id), {}
+    if kind == "unknown":
+        raise ScimError(404, NOT_FOUND)
     if kind not in {"Users", "Groups"}:
         raise ScimError(501, NOT_IMPLEMENTED)
     shape = action or ("id" if scim_id else None)
     handler = _HANDLERS.get((kind, shape, request.method))
     if handler is None:
         raise ScimError(405, METHOD_NOT_ALLOWED)
+    body = _body(request) if request.method in {"POST", "PUT", "PATCH"} else {}
+    logged_body = body
     if version == "v1":
         if request.method == "PATCH":
             body = v1.patch_to_v2(body, kind)
@@ -205,7 +223,7 @@ def _route(request, version, directory, kind, scim_id, action, body):
         headers["Location"] = payload["meta"]["location"]
     if version == "v1":
         payload = v1.response_to_v1(payload)
-    return _response(status, payload, headers=headers)
+    return _response(status, payload, headers=headers), logged_body
 
 
 def _discovery(request, version, base_url, kind, item):
