@@ -42,7 +42,7 @@ class Connector:
         self.options = dict(options or {})
         self.on_credentials_change = on_credentials_change
         self.check_credentials()
-        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self.base_url = (base_url or self.default_base()).rstrip("/")
         self.http = HttpClient(self.base_url, throttled=self.throttled)
 
     def check_credentials(self) -> None:
@@ -53,6 +53,10 @@ class Connector:
                 raise ConnectorConfigError(
                     CREDENTIAL_MISSING % name, code="credential_missing"
                 )
+
+    def default_base(self) -> str:
+        """The provider's API root, used unless the directory overrides it."""
+        return self.default_base_url
 
     def credentials_update(self, **changes: str) -> None:
         """Keep tokens the provider rotated, and hand them to whoever stores them.

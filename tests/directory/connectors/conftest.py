@@ -26,3 +26,21 @@ def gusto_fake():
     fake = FakeGusto().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def hibob_fake():
+    from tests.peers.hris.hibob import FakeHiBob
+
+    fake = FakeHiBob().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def workday_fake():
+    from tests.peers.hris.workday import FakeWorkday
+
+    fake = FakeWorkday().start()
+    yield fake
+    fake.stop()

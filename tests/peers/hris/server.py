@@ -10,6 +10,7 @@ Every request is logged so tests can assert what the connector sent.
 import base64
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +23,7 @@ class FakeRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    received_at: float = field(default_factory=time.time)
 
     def json(self):
         return json.loads(self.body or b"null")
@@ -58,7 +60,7 @@ class FakeProvider:
     def __init__(self):
         self.requests: list[FakeRequest] = []
         self.hidden_fields: set[str] = set()
-        self._throttles: list[tuple[int, str, dict]] = []
+        self._throttles: list[tuple] = []
         self._fail_listing_after: int | None = None
         self.listing_requests = 0
         self._lock = threading.Lock()
@@ -70,7 +72,13 @@ class FakeProvider:
         """Answer the next `times` requests with `status` and `Retry-After`."""
         headers = {} if retry_after is None else {"Retry-After": retry_after}
         for _ in range(times):
-            self._throttles.append((status, headers, body))
+            self._throttles.append(
+                (status, headers, body or {"error": "throttled"}, "application/json")
+            )
+
+    def answer_next(self, status, body, content_type="application/json"):
+        """Answer the next request with this, whatever it asks (a broken proxy)."""
+        self._throttles.append((status, {}, body, content_type))
 
     def fail_listing_after(self, count: int):
         """Answer 500 to every listing request after the first `count`."""
@@ -140,8 +148,8 @@ class FakeProvider:
         with self._lock:
             self.requests.append(request)
             if self._throttles:
-                status, headers, body = self._throttles.pop(0)
-                return FakeResponse(status, body or {"error": "throttled"}, headers)
+                status, headers, body, content_type = self._throttles.pop(0)
+                return FakeResponse(status, body, headers, content_type)
             if self.is_listing(request):
                 self.listing_requests += 1
                 limit = self._fail_listing_after
