@@ -383,6 +383,9 @@ def _remove(container: dict, path: Path, value: Any) -> None:
     container[path.key] = kept
 
 
+_META = Attribute("meta", "complex", mutability="readOnly")
+
+
 def _projection_paths(text: str | None, core, extensions) -> list[Path] | None:
     if not text:
         return None
@@ -390,6 +393,9 @@ def _projection_paths(text: str | None, core, extensions) -> list[Path] | None:
     for part in text.split(","):
         part = part.strip()
         if not part:
+            continue
+        if part.lower() == "meta":
+            paths.append(Path(None, _META, None, None))
             continue
         try:
             paths.append(parse_path(part, core, extensions))
