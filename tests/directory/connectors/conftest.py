@@ -44,3 +44,12 @@ def workday_fake():
     fake = FakeWorkday().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def google_fake():
+    from tests.peers.hris.google import FakeGoogle
+
+    fake = FakeGoogle().start()
+    yield fake
+    fake.stop()
