@@ -247,3 +247,17 @@ def test_index_more_people_than_seats_noticed(admin_client, organization):
 
     assert response.context["over_seats"] is True
     assert "3 active people use more than the 2 seats" in response.content.decode()
+
+
+def test_upsell_partial_monthly_links_to_plan(organization):
+    from django.template.loader import render_to_string
+
+    _launch_annual(organization, period="monthly")
+
+    html = render_to_string(
+        "billing/_upsell.html", {"entitlement": e.entitlement(organization)}
+    )
+
+    assert escape(e.MONTHLY_PLAN_MESSAGE) in html
+    assert "See your plan on the Billing page" in html
+    assert "$1,700/year</a>" not in html
