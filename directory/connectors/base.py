@@ -85,6 +85,15 @@ class Connector:
         raise NotImplementedError
 
 
+def pick(record: dict, keys) -> dict:
+    """The fields of a provider's record that are kept as its raw attributes.
+
+    Providers return more about a person than provisioning needs (addresses,
+    birth dates, phone numbers); only what the sync uses is kept.
+    """
+    return {key: record[key] for key in keys if key in record}
+
+
 def text(value: Any) -> str:
     """A provider's scalar as stripped text; None, lists and objects become ''."""
     if value is None or isinstance(value, dict | list):

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from directory.connectors.base import Connector, text
+from directory.connectors.base import Connector, pick, text
 from directory.connectors.errors import (
     ConnectorAuthError,
     ConnectorConfigError,
@@ -65,6 +65,16 @@ API = "/admin/directory/v1"
 USERS_PER_PAGE = 500
 MEMBERS_PER_PAGE = 200
 GROUPS_PER_PAGE = 200
+ATTRIBUTES = (
+    "id",
+    "primaryEmail",
+    "name",
+    "suspended",
+    "archived",
+    "orgUnitPath",
+    "organizations",
+    "relations",
+)
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 THROTTLE_REASONS = frozenset(
     {"userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded"}
@@ -323,7 +333,7 @@ def _record(user: dict, groups: list[str]) -> Record:
         manager_ref=text(manager.get("value")),
         department=text(organization.get("department")),
         title=text(organization.get("title")),
-        attributes={**user, "groups": groups},
+        attributes={**pick(user, ATTRIBUTES), "groups": groups},
     )
 
 

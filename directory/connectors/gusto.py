@@ -12,7 +12,7 @@ from datetime import date
 
 from django.utils import timezone
 
-from directory.connectors.base import Connector, parse_date, text
+from directory.connectors.base import Connector, parse_date, pick, text
 from directory.connectors.errors import (
     ConnectorAuthError,
     ConnectorConfigError,
@@ -35,6 +35,21 @@ STATUS_HIDDEN = (
 COMPANY_UUID_INVALID = "The Gusto company uuid is not a uuid."
 
 PER_PAGE = 100
+ATTRIBUTES = (
+    "uuid",
+    "first_name",
+    "last_name",
+    "preferred_first_name",
+    "work_email",
+    "email",
+    "manager_uuid",
+    "department",
+    "department_uuid",
+    "title",
+    "terminated",
+    "terminations",
+    "current_employment_status",
+)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
@@ -144,7 +159,15 @@ def _record(row: dict, today: date) -> Record:
         manager_ref=text(row.get("manager_uuid")),
         department=text(row.get("department")),
         title=_title(row),
-        attributes=row,
+        attributes={
+            **pick(row, ATTRIBUTES),
+            # Jobs carry pay rates, which are nobody's business here.
+            "jobs": [
+                pick(job, ("uuid", "title", "primary", "hire_date"))
+                for job in row.get("jobs") or []
+                if isinstance(job, dict)
+            ],
+        },
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from directory.connectors.base import Connector, text
+from directory.connectors.base import Connector, pick, text
 from directory.connectors.errors import ConnectorConfigError, ConnectorResponseError
 from directory.provisioning import Record
 
@@ -142,7 +142,7 @@ class WorkdayConnector(Connector):
             or self._cell(entry, "manager_email"),
             department=self._cell(entry, "department"),
             title=self._cell(entry, "title"),
-            attributes=entry,
+            attributes=pick(entry, self.columns.values()),
         )
 
 

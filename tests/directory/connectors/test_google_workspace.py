@@ -125,6 +125,18 @@ def test_fetch_first_sync_yields_members_of_chosen_groups(customer):
     assert ada.attributes["groups"] == ["g-eng", "sales@acme.example"]
 
 
+def test_fetch_keeps_no_personal_data(customer):
+    customer.get_user("101").update(
+        phones=[{"value": "+44 20 7946 0000"}], recoveryEmail="ada@home.example"
+    )
+
+    ada = next(iter(_connector(customer).fetch()))
+
+    assert "phones" not in ada.attributes
+    assert "recoveryEmail" not in ada.attributes
+    assert ada.attributes["primaryEmail"] == "ada@acme.example"
+
+
 def test_fetch_suspended_and_archived_users_are_inactive(customer):
     records = {r.user_name: r for r in _connector(customer).fetch()}
 

@@ -95,6 +95,26 @@ def test_fetch_maps_employee_fields(gusto_fake):
     assert record.active is True
 
 
+def test_fetch_keeps_no_pay_or_personal_data(gusto_fake):
+    gusto_fake.add(
+        employee(
+            "Ada",
+            "Lovelace",
+            date_of_birth="1815-12-10",
+            ssn="123-45-6789",
+            jobs=[{"uuid": "j1", "title": "Engineer", "primary": True, "rate": "99"}],
+        )
+    )
+
+    (record,) = _connector(gusto_fake).fetch()
+
+    assert "date_of_birth" not in record.attributes
+    assert "ssn" not in record.attributes
+    assert record.attributes["jobs"] == [
+        {"uuid": "j1", "title": "Engineer", "primary": True}
+    ]
+
+
 def test_fetch_terminated_employee_is_inactive(gusto_fake):
     gusto_fake.add(
         employee(

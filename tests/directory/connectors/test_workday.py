@@ -59,6 +59,15 @@ def test_fetch_first_sync_maps_report_columns(workday_fake):
     assert ada.attributes["Employee_ID"] == "21001"
 
 
+def test_fetch_keeps_only_mapped_columns(workday_fake):
+    workday_fake.add(worker("21001", "Ada", "Lovelace", Base_Pay="120000"))
+
+    (record,) = _connector(workday_fake).fetch()
+
+    assert "Base_Pay" not in record.attributes
+    assert record.attributes["Legal_Name_First_Name"] == "Ada"
+
+
 def test_fetch_asks_for_json_and_keeps_prompts(workday_fake):
     url = workday_fake.report_url.replace("format=json", "format=xml&Effective=Now")
 
