@@ -21,6 +21,8 @@ run: $(STAMP)
 	mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=1 LOG_LEVEL=WARNING $(BIN)/python manage.py seed_demo
+	DEBUG=1 LOG_LEVEL=WARNING $(BIN)/python manage.py set_plan acme --plan scale \
+		--period annual --seats 50
 	@echo "Portal: http://127.0.0.1:8000/signin/"
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 

@@ -6,6 +6,7 @@ from billing import services
 from billing.models import BillingChange, Subscription
 from billing.signals import entitlement_changed
 from billing.tasks import subscriptions_renew_task
+from progression.celery import app as celery_app
 from tests.factories import OrganizationFactory
 
 
@@ -67,3 +68,9 @@ def test_subscriptions_renew_task_not_due_changes_nothing(db):
     subscriptions_renew_task.delay()
 
     assert BillingChange.objects.count() == before
+
+
+def test_beat_schedule_runs_the_renewal_task_hourly():
+    entries = list(celery_app.conf.beat_schedule.values())
+
+    assert {"task": "billing.subscriptions_renew", "schedule": 3600} in entries
