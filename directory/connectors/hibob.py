@@ -67,6 +67,8 @@ class HiBobConnector(Connector):
         }
 
     def _search(self, fields) -> list[dict]:
+        # TODO(#7): for very large companies, search in batches of ids; the
+        # 50-a-minute search limit makes that slow, so one answer holds all.
         body = self.http.json(
             "POST",
             "/v1/people/search",
