@@ -87,18 +87,36 @@ def _check_user_name_free(
 
 
 def directory_user_create(*, directory: Directory, record: Record) -> DirectoryUser:
-    """Store a new directory user and provision the person it describes."""
-    fields = _fields(record)
-    _check_user_name_free(directory, fields["user_name"])
+    """Store a new directory user and provision the person it describes.
+
+    The person is created first and the directory user inserted once, linked;
+    a userName already in the directory is refused by its unique index, which
+    rolls the whole create back.
+    """
+    directory_user = DirectoryUser(directory=directory, **_fields(record))
 
     try:
         with transaction.atomic():
-            directory_user = DirectoryUser.objects.create(directory=directory, **fields)
-            directory_user_reconcile(directory_user=directory_user)
+            directory_user.user = _provision_new(directory_user)
+            directory_user.save(force_insert=True)
     except IntegrityError as exc:
-        # A concurrent create took the userName first.
         raise ConflictError(USER_NAME_TAKEN, code="user_name_taken") from exc
+    except ConflictError:
+        # A repeated create collides on the email too; name the real cause.
+        _check_user_name_free(directory, directory_user.user_name)
+        raise
     return directory_user
+
+
+def _provision_new(directory_user: DirectoryUser) -> User | None:
+    """The person for a directory user not stored yet, or None when out of scope."""
+    if not directory_user.active or directory_user.directory.group_scope_enabled:
+        # A new directory user belongs to no group yet, so a scope excludes it.
+        return None
+    email = _email_for(directory_user)
+    if not email:
+        return None
+    return _adopt_or_create(directory_user, email)
 
 
 def directory_user_update(
@@ -226,23 +244,9 @@ def _check_email_available(directory_user: DirectoryUser, email: str) -> User | 
 
 
 def _adopt_or_create(directory_user: DirectoryUser, email: str) -> User:
+    """Create the person, or bring back the archived one who has this email."""
     directory = directory_user.directory
     actor = directory.actor_label
-
-    namesake = _check_email_available(directory_user, email)
-    if namesake is not None:
-        services.user_update(
-            user=namesake,
-            actor=actor,
-            first_name=directory_user.first_name,
-            last_name=directory_user.last_name,
-        )
-        services.user_reactivate(user=namesake, actor=actor)
-        logger.info(
-            "directory user linked to archived person",
-            extra={"directory_id": directory.pk, "user_id": namesake.pk},
-        )
-        return namesake
     try:
         return services.user_create(
             organization=directory.organization,
@@ -252,8 +256,23 @@ def _adopt_or_create(directory_user: DirectoryUser, email: str) -> User:
             source=User.Source.DIRECTORY,
             actor=actor,
         )
-    except ConflictError as exc:
-        raise ConflictError(EMAIL_TAKEN, code="email_taken") from exc
+    except ConflictError:
+        namesake = _check_email_available(directory_user, email)
+        if namesake is None:
+            raise
+
+    services.user_update(
+        user=namesake,
+        actor=actor,
+        first_name=directory_user.first_name,
+        last_name=directory_user.last_name,
+    )
+    services.user_reactivate(user=namesake, actor=actor)
+    logger.info(
+        "directory user linked to archived person",
+        extra={"directory_id": directory.pk, "user_id": namesake.pk},
+    )
+    return namesake
 
 
 def group_members_reconcile(*, group: DirectoryGroup, directory_user_ids) -> None:

@@ -178,7 +178,7 @@ def user_create(ctx: Context, body: dict) -> tuple[int, dict]:
     directory_user = provisioning.directory_user_create(
         directory=ctx.directory, record=user_record(document)
     )
-    resource = user_resource(_user(ctx, str(directory_user.scim_id)), ctx.base_url)
+    resource = user_resource(directory_user, ctx.base_url, memberships=())
     return 201, _one(ctx, resource, USER_SCHEMA, USER_EXTENSIONS)
 
 

@@ -62,8 +62,16 @@ def user_record(document: dict, *, active_default: bool = True) -> Record:
     )
 
 
-def user_resource(directory_user: DirectoryUser, base_url: str) -> dict[str, Any]:
-    """Render a directory user as a SCIM 2.0 User."""
+def user_resource(
+    directory_user: DirectoryUser, base_url: str, *, memberships=None
+) -> dict[str, Any]:
+    """Render a directory user as a SCIM 2.0 User.
+
+    `memberships` spares a query when the caller knows them (a new user has
+    none); otherwise the prefetched or queried memberships are used.
+    """
+    if memberships is None:
+        memberships = directory_user.memberships.all()
     document = dict(directory_user.attributes or {})
     extension = document.pop(ENTERPRISE, None)
     document.pop("password", None)
@@ -87,7 +95,7 @@ def user_resource(directory_user: DirectoryUser, base_url: str) -> dict[str, Any
             "$ref": f"{base_url}/Groups/{membership.group.scim_id}",
             "type": "direct",
         }
-        for membership in directory_user.memberships.all()
+        for membership in memberships
     ]
     if groups:
         resource["groups"] = groups

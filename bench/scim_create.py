@@ -1,0 +1,328 @@
+"""Benchmark SCIM user creation against a bare insert, in production shape.
+
+Creates its own PostgreSQL database, migrates it, creates an entitled
+organisation with a SCIM directory, then starts gunicorn and runs N concurrent
+clients for a fixed time against (a) `POST /scim/v2/<directory>/Users`, each
+creating a new person (request log and audit writes on), and (b) a bare
+Django view that inserts one row into the same database. It prints creates
+per second for both and their ratio.
+
+Then it fills a second directory with 100,000 directory users and checks that
+`GET /Users?filter=userName eq "..."` makes the same number of SQL queries
+there as on a directory of 10, and uses the userName index.
+
+Usage: python bench/scim_create.py [--clients N] [--seconds S] [--workers W]
+       [--users 100000] [--target 0.6] [--json]
+Exits 1 when the ratio is under --target or the query counts differ.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATABASE = "bench_scim"
+SERVER_URL = os.environ.get(
+    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _server_dsn(database: str) -> str:
+    parts = urlsplit(SERVER_URL)
+    return parts._replace(path=f"/{database}").geturl()
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--target", type=float, default=0.6)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--json", action="store_true")
+    return parser.parse_args(argv)
+
+
+def recreate_database():
+    with psycopg.connect(_server_dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def environment():
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=_server_dsn(DATABASE),
+        DJANGO_SETTINGS_MODULE="bench.scim_settings",
+        SECRET_KEY="bench-" + "s3cret-key-for-the-benchmark-only-" * 2,
+        DEBUG="0",
+        LOG_LEVEL="WARNING",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Production shape: tasks are queued in Redis, not run in the request.
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+        CACHE_KEY_PREFIX="bench-scim",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def setup_django():
+    os.environ.update(environment())
+    import django
+
+    django.setup()
+
+
+def prepare():
+    """Migrate, then create the organisation, its plan and two directories."""
+    subprocess.run(  # noqa: S603
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"],
+        env=environment(),
+        check=True,
+    )
+    setup_django()
+    from django.db import connection
+
+    from billing.services import subscription_set
+    from directory.services import directory_create
+    from progression.services import organization_create
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_row (id bigserial PRIMARY KEY, body text)")
+    organization = organization_create(name="Bench", slug="bench")
+    subscription_set(
+        organization=organization,
+        plan="scale",
+        period="annual",
+        seats=50,
+        actor="operator",
+    )
+    writes, token = directory_create(
+        organization=organization, provider="okta-scim-v2", actor="operator"
+    )
+    return organization, writes, token
+
+
+def gunicorn(port, workers):
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bench.scim_wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env=environment(),
+        cwd=ROOT,
+    )
+    for _ in range(100):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/signin/")
+            connection.getresponse().read()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def load(port, path, headers, body_for, clients, seconds):
+    """Run `clients` keep-alive connections for `seconds`; return successes/s."""
+    counts = [0] * clients
+    errors = [0] * clients
+    deadline = time.monotonic() + seconds
+
+    def client(index):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < deadline:
+            connection.request("POST", path, body=body_for(), headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status == 201:
+                counts[index] += 1
+            else:
+                errors[index] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    return sum(counts) / elapsed, sum(errors)
+
+
+def user_body():
+    name = f"u{uuid.uuid4().hex[:16]}@bench.example"
+    return json.dumps(
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": name,
+            "name": {"givenName": "Bench", "familyName": "User"},
+            "emails": [{"primary": True, "type": "work", "value": name}],
+            "active": True,
+        }
+    )
+
+
+def fill(directory, count):
+    """Insert `count` directory users straight in SQL (setup, not measured)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO directory_directoryuser (directory_id, scim_id, external_id,
+                user_name, attributes, first_name, last_name, email, manager_ref,
+                department, title, active, created_at, updated_at)
+            SELECT %s, gen_random_uuid(), 'ext-' || n, 'person' || n || '@big.example',
+                '{}'::jsonb, 'First', 'Last', 'person' || n || '@big.example', '', '',
+                '', true, now(), now()
+            FROM generate_series(1, %s) AS n
+            """,
+            [directory.pk, count],
+        )
+        cursor.execute("ANALYZE directory_directoryuser")
+
+
+def query_counts(organization, users):
+    """SQL queries and plan of a userName filter on a small and a big directory."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from directory.services import directory_create
+
+    results = {}
+    for label, size in (("small", 10), ("big", users)):
+        directory, token = directory_create(
+            organization=organization, provider="okta-scim-v2", actor="operator"
+        )
+        fill(directory, size)
+        client = Client(HTTP_HOST="127.0.0.1")
+        url = f"/scim/v2/{directory.public_id}/Users"
+        wanted = 'userName eq "PERSON7@big.example"'
+        client.get(url, {"filter": wanted}, HTTP_AUTHORIZATION=f"Bearer {token}")
+        with CaptureQueriesContext(connection) as captured:
+            started = time.monotonic()
+            response = client.get(
+                url, {"filter": wanted}, HTTP_AUTHORIZATION=f"Bearer {token}"
+            )
+            elapsed_ms = (time.monotonic() - started) * 1000
+        page = next(
+            q["sql"]
+            for q in captured.captured_queries
+            if q["sql"].startswith('SELECT "directory_directoryuser"')
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + page)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        results[label] = {
+            "users": size,
+            "queries": len(captured.captured_queries),
+            "ms": round(elapsed_ms, 1),
+            "found": response.json()["totalResults"],
+            "index_used": "directoryuser_unique_user_name" in plan,
+            "plan": plan,
+        }
+    return results
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    recreate_database()
+    organization, directory, token = prepare()
+    server = gunicorn(args.port, args.workers)
+    try:
+        scim_headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/scim+json",
+        }
+        # Warm both paths before measuring.
+        load(
+            args.port,
+            f"/scim/v2/{directory.public_id}/Users",
+            scim_headers,
+            user_body,
+            2,
+            1,
+        )
+        load(args.port, "/bench/bare-insert/", {}, lambda: "x", 2, 1)
+        bare, bare_errors = load(
+            args.port,
+            "/bench/bare-insert/",
+            {"Content-Type": "text/plain"},
+            lambda: "x",
+            args.clients,
+            args.seconds,
+        )
+        scim, scim_errors = load(
+            args.port,
+            f"/scim/v2/{directory.public_id}/Users",
+            scim_headers,
+            user_body,
+            args.clients,
+            args.seconds,
+        )
+    finally:
+        server.terminate()
+        server.wait()
+    counts = query_counts(organization, args.users)
+
+    ratio = scim / bare if bare else 0.0
+    report = {
+        "clients": args.clients,
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "bare_inserts_per_second": round(bare, 1),
+        "scim_creates_per_second": round(scim, 1),
+        "ratio": round(ratio, 3),
+        "target": args.target,
+        "errors": {"bare": bare_errors, "scim": scim_errors},
+        "filter_queries": counts,
+    }
+    constant = counts["small"]["queries"] == counts["big"]["queries"]
+    ok = ratio >= args.target and constant and counts["big"]["index_used"]
+    ok = ok and not bare_errors and not scim_errors
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(
+            f"gunicorn {args.workers} workers, {args.clients} clients, "
+            f"{args.seconds:g} s each\n"
+            f"bare insert view     {bare:8.1f} /s\n"
+            f"SCIM POST /Users     {scim:8.1f} /s   ratio {ratio:.2f} "
+            f"(target {args.target:.2f})\n"
+            f"errors               bare {bare_errors}, scim {scim_errors}"
+        )
+        for row in counts.values():
+            print(
+                f"GET /Users?filter=userName eq, {row['users']:>7} users: "
+                f"{row['queries']} queries, {row['ms']} ms, found {row['found']}, "
+                f"userName index {'used' if row['index_used'] else 'NOT used'}"
+            )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
