@@ -547,3 +547,55 @@ def test_discovery_endpoints_answer_list_responses(scim):
     assert config["patch"] == {"supported": True}
     assert config["filter"]["supported"] is True
     assert scim.post("/Schemas", {}).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/Users"),
+        ("POST", "/Users"),
+        ("POST", "/Users/.search"),
+        ("GET", "/Users/{user}"),
+        ("PUT", "/Users/{user}"),
+        ("PATCH", "/Users/{user}"),
+        ("DELETE", "/Users/{user}"),
+        ("GET", "/Groups"),
+        ("POST", "/Groups"),
+        ("GET", "/Groups/{group}"),
+        ("PATCH", "/Groups/{group}"),
+        ("DELETE", "/Groups/{group}"),
+        ("GET", "/ServiceProviderConfig"),
+        ("GET", "/ResourceTypes"),
+        ("GET", "/Schemas"),
+    ],
+)
+def test_every_endpoint_refuses_another_directorys_token(
+    scim, client, other_organization, method, path
+):
+    user_id = created(scim)["id"]
+    group_id = scim.post("/Groups", {"displayName": "Eng"}).json()["id"]
+    subscription_set(
+        organization=other_organization,
+        plan="scale",
+        period="annual",
+        seats=50,
+        actor="operator",
+    )
+    _, foreign_token = directory_create(
+        organization=other_organization, provider="okta-scim-v2", actor="operator"
+    )
+    before = DirectoryRequest.objects.count()
+
+    response = scim.request(
+        method,
+        path.format(user=user_id, group=group_id),
+        None
+        if method in {"GET", "DELETE"}
+        else patch({"op": "remove", "path": "members"}),
+        token=foreign_token,
+    )
+
+    assert response.status_code == 401
+    assert DirectoryUser.objects.get().user.status == User.Status.ACTIVE
+    assert scim.get(f"/Groups/{group_id}").status_code == 200
+    assert DirectoryRequest.objects.count() == before + 1
