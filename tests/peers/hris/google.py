@@ -84,6 +84,9 @@ class FakeGoogle(FakeProvider):
         self.tokens_issued = 0
         self._secret = secrets.token_hex(8)
         self._serial = itertools.count(1)
+        # Listings by snapshot id: a page token pages through the listing as
+        # it was when its first page was served.
+        self._listings: dict[int, list] = {}
 
     @property
     def token_url(self) -> str:
@@ -147,16 +150,21 @@ class FakeGoogle(FakeProvider):
         if request.path == f"{API}/users":
             if request.query.get("customer") != "my_customer":
                 return FakeResponse(400, error(400, "Bad Request", "badRequest"))
-            users = [self.visible(u) for u in self.users]
-            return self._page(request, "users", users)
+            return self._page(
+                request, "users", lambda: list(self.users), shape=self.visible
+            )
         if request.path == f"{API}/groups":
             if request.query.get("customer") != "my_customer":
                 return FakeResponse(400, error(400, "Bad Request", "badRequest"))
-            groups = [
-                {**g, "directMembersCount": str(len(self.members[g["id"]]))}
-                for g in self.groups
-            ]
-            return self._page(request, "groups", groups)
+            return self._page(
+                request,
+                "groups",
+                lambda: list(self.groups),
+                shape=lambda g: {
+                    **g,
+                    "directMembersCount": str(len(self.members[g["id"]])),
+                },
+            )
         if request.path.startswith(f"{API}/groups/") and request.path.endswith(
             "/members"
         ):
@@ -167,7 +175,9 @@ class FakeGoogle(FakeProvider):
                     404, error(404, "Resource Not Found: groupKey", "notFound")
                 )
             derived = request.query.get("includeDerivedMembership") == "true"
-            return self._page(request, "members", self._members_of(group, derived))
+            return self._page(
+                request, "members", lambda: self._members_of(group, derived)
+            )
         return FakeResponse(404, error(404, "Not Found", "notFound"))
 
     def _authorised(self, request) -> bool:
@@ -260,32 +270,41 @@ class FakeGoogle(FakeProvider):
             )
         return found
 
-    def _page(self, request, key, items) -> FakeResponse:
+    def _page(self, request, key, listing, shape=lambda item: item):
+        """One page of a listing; later pages read the first page's snapshot."""
         default, most = LIMITS[key]
         try:
             size = int(request.query.get("maxResults", default))
         except ValueError:
             return FakeResponse(400, error(400, "Invalid maxResults", "invalid"))
         size = min(most, max(1, size))
-        offset = 0
         if "pageToken" in request.query:
-            offset = self._read_page_token(request.query["pageToken"], key)
-            if offset is None:
+            found = self._read_page_token(request.query["pageToken"], key)
+            if found is None:
                 return FakeResponse(400, error(400, "Invalid page token", "invalid"))
+            snapshot, offset = found
+        else:
+            snapshot, offset = next(self._serial), 0
+            self._listings[snapshot] = listing()
+        items = self._listings[snapshot]
         body = {"kind": f"admin#directory#{key}", "etag": '"e"'}
         if items[offset : offset + size]:
-            body[key] = items[offset : offset + size]
+            body[key] = [shape(item) for item in items[offset : offset + size]]
         if offset + size < len(items):
-            body["nextPageToken"] = self._page_token(offset + size, key)
+            body["nextPageToken"] = self._page_token(key, snapshot, offset + size)
         return FakeResponse(200, body)
 
-    def _page_token(self, offset, key) -> str:
-        raw = f"{key}:{offset}:{self._secret}".encode()
+    def _page_token(self, key, snapshot, offset) -> str:
+        raw = f"{key}:{snapshot}:{offset}:{self._secret}".encode()
         return base64.urlsafe_b64encode(raw).decode()
 
-    def _read_page_token(self, token, key) -> int | None:
+    def _read_page_token(self, token, key) -> tuple[int, int] | None:
         try:
-            kind, offset, secret = base64.urlsafe_b64decode(token).decode().split(":")
-            return int(offset) if (kind, secret) == (key, self._secret) else None
+            raw = base64.urlsafe_b64decode(token).decode()
+            kind, snapshot, offset, secret = raw.split(":")
+            snapshot, offset = int(snapshot), int(offset)
         except ValueError:
             return None
+        if (kind, secret) != (key, self._secret) or snapshot not in self._listings:
+            return None
+        return snapshot, offset
