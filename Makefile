@@ -9,6 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 OIDC_PEER := tests/peers/oidc
 OIDC_STAMP := $(OIDC_PEER)/node_modules/.installed
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test lint format bench clean
 
@@ -26,10 +27,15 @@ run: $(STAMP)
 	@echo "Portal: http://127.0.0.1:8000/signin/"
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# The test peers that come from npm (an OpenID provider).
+# The test tools that come from npm: an OpenID provider, and newman for the
+# SCIM conformance collection.
 $(OIDC_STAMP): $(OIDC_PEER)/package.json $(OIDC_PEER)/package-lock.json
 	npm ci --prefix $(OIDC_PEER) --no-audit --no-fund --loglevel=error
 	touch $(OIDC_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -41,7 +47,7 @@ format: $(STAMP)
 
 test: $(STAMP) lint
 	bash scripts/services.sh
-	$(MAKE) --no-print-directory $(OIDC_STAMP)
+	$(MAKE) --no-print-directory $(OIDC_STAMP) $(NODE_STAMP)
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
