@@ -1,7 +1,7 @@
 """The SAML sign-in flow around `sso.saml`: requests we issued, assertions seen.
 
-Both live in the shared cache (Redis in production), so every web process
-sees the same state:
+Both live in the shared store (`sso.store`, Redis in production), so every
+web process sees the same state:
 
 - an AuthnRequest id is stored when we send the person to the IdP and can be
   answered once, within `REQUEST_TTL`; a response that names any other
@@ -9,8 +9,8 @@ sees the same state:
 - a response that names no request is IdP-initiated and is accepted only where
   the connection allows it;
 - an assertion id is accepted once per connection, remembered until its
-  NotOnOrAfter plus the clock skew. `cache.add` is an atomic set-if-absent, so
-  two processes handed the same assertion cannot both accept it.
+  NotOnOrAfter plus the clock skew. Recording it is an atomic set-if-absent,
+  so two processes handed the same assertion cannot both accept it.
 """
 
 import datetime as dt
@@ -18,14 +18,13 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.core.validators import validate_email
 from django.forms import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from sso import saml
+from sso import saml, store
 from sso.models import Connection
 from sso.saml import SamlRejectedError
 from sso.signin import VerifiedIdentity
@@ -74,7 +73,7 @@ def login_start(
     """Remember a new AuthnRequest and return the IdP URL that carries it."""
     next_url = safe_next(next_url)
     url, request_id = saml.authn_request_url(connection, relay_state=next_url)
-    cache.set(
+    store.put(
         _request_key(connection, request_id),
         {"next": next_url, "test_by": test_by},
         REQUEST_TTL,
@@ -92,7 +91,7 @@ def response_parse(connection: Connection, saml_response: str):
     request_id = check.in_response_to
     flow = None
     if request_id:
-        flow = cache.get(_request_key(connection, request_id))
+        flow = store.get(_request_key(connection, request_id))
         if flow is None:
             raise SamlRejectedError("unknown_request")
     return check, flow
@@ -104,15 +103,19 @@ def response_accept(connection: Connection, check, flow) -> AcsResult:
     if not request_id and not connection.allow_idp_initiated:
         raise SamlRejectedError("unsolicited")
     assertion = check.validate(request_id=request_id)
-    if request_id and not cache.delete(_request_key(connection, request_id)):
-        raise SamlRejectedError("request_used")
     if not assertion.assertion_id:
         raise SamlRejectedError("invalid", "assertion without an ID")
-    if not cache.add(
-        _assertion_key(connection, assertion.assertion_id),
-        1,
-        _replay_ttl(assertion.not_on_or_after),
-    ):
+    assertion_key = _assertion_key(connection, assertion.assertion_id)
+    ttl = _replay_ttl(assertion.not_on_or_after)
+    if request_id:
+        taken, fresh = store.take_and_add_once(
+            _request_key(connection, request_id), assertion_key, ttl
+        )
+        if not taken:
+            raise SamlRejectedError("request_used")
+    else:
+        fresh = store.add_once(assertion_key, ttl)
+    if not fresh:
         raise SamlRejectedError("replayed")
     identity = identity_from_assertion(
         connection, assertion, idp_initiated=not request_id

@@ -7,6 +7,7 @@ replayed against another organisation's connection.
 """
 
 import secrets
+from functools import cached_property
 
 from django.conf import settings
 from django.db import models
@@ -85,23 +86,23 @@ class Connection(models.Model):
         path = reverse(name, kwargs={"public_id": self.public_id})
         return settings.PUBLIC_BASE_URL + path
 
-    @property
+    @cached_property
     def sp_entity_id(self) -> str:
         return self._public("sso:saml-metadata")
 
-    @property
+    @cached_property
     def acs_url(self) -> str:
         return self._public("sso:saml-acs")
 
-    @property
+    @cached_property
     def sp_metadata_url(self) -> str:
         return self.sp_entity_id
 
-    @property
+    @cached_property
     def login_url(self) -> str:
         return self._public("sso:saml-login")
 
-    @property
+    @cached_property
     def slo_return_url(self) -> str:
         return self._public("sso:saml-sls")
 
@@ -149,7 +150,6 @@ class Identity(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     subject = models.CharField(max_length=512)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_signed_in_at = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [

@@ -20,13 +20,17 @@ are the caller's (`sso.flows`), because they need the shared store.
 
 import base64
 import binascii
+import calendar
 import datetime as dt
 import hashlib
+import re
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from os.path import dirname, join
 from urllib.parse import urlsplit
 
+import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -170,7 +174,95 @@ def _validate_xml_cached(xml, schema, debug=False):
     return xml
 
 
+# The library's own, kept so a benchmark can compare against it.
+_library_validate_xml = xml_utils.OneLogin_Saml2_XML.validate_xml
 xml_utils.OneLogin_Saml2_XML.validate_xml = staticmethod(_validate_xml_cached)
+
+
+# The library also compiles each of its few dozen XPath expressions again on
+# every use; compiled once (per thread), they give the same answers.
+def _query_cached(dom, query, context=None, tagid=None):
+    cache = getattr(_schemas, "xpaths", None)
+    if cache is None:
+        cache = _schemas.xpaths = {}
+    compiled = cache.get(query)
+    if compiled is None:
+        compiled = cache[query] = etree.XPath(query, namespaces=Constants.NSMAP)
+    source = dom if context is None else context
+    if tagid is None:
+        return compiled(source)
+    return compiled(source, tagid=tagid)
+
+
+xml_utils.OneLogin_Saml2_XML.query = staticmethod(_query_cached)
+
+
+# Timestamps: the library tries strptime formats in turn; the common shape is
+# read directly and anything else still goes to the library.
+_TIME_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?Z$")
+_library_parse_time = OneLogin_Saml2_Utils.parse_SAML_to_time
+
+
+def _parse_time(timestr):
+    match = _TIME_RE.match(timestr or "")
+    if match is None:
+        return _library_parse_time(timestr)
+    return calendar.timegm(tuple(int(part) for part in match.groups()) + (0, 0, 0))
+
+
+OneLogin_Saml2_Utils.parse_SAML_to_time = staticmethod(_parse_time)
+
+
+# Signature checks: the library parses the certificate into a key for every
+# signature; the key of a certificate is kept (xmlsec copies it into each
+# context). Certificate-chain validation, which we never ask for, stays with
+# the library.
+_library_validate_node_sign = OneLogin_Saml2_Utils.validate_node_sign
+
+
+@lru_cache(maxsize=256)
+def _verification_key(cert: str):
+    return xmlsec.Key.from_memory(cert, xmlsec.KeyFormat.CERT_PEM, None)
+
+
+def _validate_node_sign(
+    signature_node,
+    elem,
+    cert=None,
+    fingerprint=None,
+    fingerprintalg="sha1",
+    validatecert=False,
+    debug=False,
+    raise_exceptions=False,
+):
+    if validatecert or not cert:
+        return _library_validate_node_sign(
+            signature_node,
+            elem,
+            cert,
+            fingerprint,
+            fingerprintalg,
+            validatecert,
+            debug,
+            raise_exceptions=raise_exceptions,
+        )
+    context = xmlsec.SignatureContext()
+    context.key = _verification_key(cert)
+    context.set_enabled_key_data([xmlsec.KeyData.X509])
+    try:
+        context.verify(signature_node)
+    except xmlsec.Error as exc:
+        if raise_exceptions:
+            raise OneLogin_Saml2_ValidationError(
+                "Signature validation failed. SAML Response rejected. %s",
+                OneLogin_Saml2_ValidationError.INVALID_SIGNATURE,
+                str(exc),
+            ) from exc
+        return False
+    return True
+
+
+OneLogin_Saml2_Utils.validate_node_sign = staticmethod(_validate_node_sign)
 
 
 def _public_request_data(url: str, *, post: dict | None = None, get=None) -> dict:
@@ -244,10 +336,38 @@ def _settings_dict(connection) -> dict:
     }
 
 
+_SETTINGS_CACHE_SIZE = 256
+_settings_cache: dict = {}
+_settings_lock = threading.Lock()
+
+
 def _settings(connection, *, sp_only: bool = False) -> OneLogin_Saml2_Settings:
-    return OneLogin_Saml2_Settings(
+    """python3-saml's settings for a connection, built once per version of it.
+
+    Building them parses every certificate; the key holds everything they are
+    made of, so any change to the connection or its certificates builds anew.
+    """
+    certificates = tuple(
+        (c.pk, c.fingerprint_sha256) for c in connection.certificates.all()
+    )
+    key = (
+        connection.pk,
+        connection.updated_at,
+        certificates,
+        connection.acs_url,
+        sp_only,
+    )
+    cached = _settings_cache.get(key)
+    if cached is not None:
+        return cached
+    built = OneLogin_Saml2_Settings(
         _settings_dict(connection), sp_validation_only=sp_only
     )
+    with _settings_lock:
+        if len(_settings_cache) >= _SETTINGS_CACHE_SIZE:
+            _settings_cache.clear()
+        _settings_cache[key] = built
+    return built
 
 
 def sp_metadata_xml(connection) -> str:
@@ -298,7 +418,7 @@ class ResponseCheck:
     def __init__(self, connection, saml_response: str):
         self.connection = connection
         _decode(saml_response)
-        if not connection.idp_entity_id or not connection.certificates.exists():
+        if not connection.idp_entity_id or not connection.certificates.all():
             raise SamlRejectedError("not_configured")
         self._settings = _settings(connection)
         try:

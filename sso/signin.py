@@ -21,7 +21,6 @@ from django.contrib.auth import login
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
 
 from billing.entitlements import entitlement
 from progression import services as people
@@ -91,17 +90,20 @@ def _email_domain_owned(identity: VerifiedIdentity) -> bool:
     ).exists()
 
 
-def identity_check(identity: VerifiedIdentity, *, testing: bool = False) -> User | None:
+def identity_check(
+    identity: VerifiedIdentity, *, testing: bool = False, granted=None
+) -> User | None:
     """Find the user this identity signs in as, without writing anything.
 
     Returns None when the connection would create the person (JIT); raises
     `SignInRefusedError` when they may not come in. A test sign-in runs
-    before activation, so `testing` skips the connection's state.
+    before activation, so `testing` skips the connection's state. `granted`
+    is the organisation's entitlement when the caller has just asked for it.
     """
     connection = identity.connection
     organization = connection.organization
     names = {"organization": organization.name, "email": identity.email}
-    granted = entitlement(organization)
+    granted = granted or entitlement(organization)
     if not granted.available:
         raise SignInRefusedError(
             NOT_ENTITLED.format(message=granted.message, **names), code="not_entitled"
@@ -144,11 +146,11 @@ def _find_user(identity: VerifiedIdentity) -> User | None:
     return None
 
 
-def identity_resolve(identity: VerifiedIdentity) -> User:
+def identity_resolve(identity: VerifiedIdentity, *, granted=None) -> User:
     """Return the user to sign in, linking the subject and creating (JIT) as
     needed; raise `SignInRefusedError` otherwise."""
     connection = identity.connection
-    user = identity_check(identity)
+    user = identity_check(identity, granted=granted)
 
     with transaction.atomic():
         if user is None:
@@ -174,22 +176,17 @@ def identity_resolve(identity: VerifiedIdentity) -> User:
 
 
 def _link(connection: Connection, user: User, subject: str) -> None:
-    now = timezone.now()
-    updated = Identity.objects.filter(
-        connection=connection, user=user, subject=subject
-    ).update(last_signed_in_at=now)
-    if updated:
+    linked = Identity.objects.filter(connection=connection, subject=subject).first()
+    if linked is not None:
+        if linked.user_id != user.pk:
+            raise SignInRefusedError(SUBJECT_TAKEN, code="subject_taken")
         return
-    if Identity.objects.filter(connection=connection, subject=subject).exists():
-        raise SignInRefusedError(SUBJECT_TAKEN, code="subject_taken")
     try:
         with transaction.atomic():
             # A person's subject at the IdP may change (a re-created account):
             # the newest one wins, the old link goes.
             Identity.objects.filter(connection=connection, user=user).delete()
-            Identity.objects.create(
-                connection=connection, user=user, subject=subject, last_signed_in_at=now
-            )
+            Identity.objects.create(connection=connection, user=user, subject=subject)
     except IntegrityError as exc:
         raise SignInRefusedError(SUBJECT_TAKEN, code="subject_taken") from exc
 
@@ -204,15 +201,22 @@ def mapped_fields(identity: VerifiedIdentity) -> dict:
     }
 
 
-def identity_sign_in(request, identity: VerifiedIdentity, *, next_url: str = "/"):
+def identity_sign_in(
+    request, identity: VerifiedIdentity, *, next_url: str = "/", granted=None
+):
     """Sign the person in and send them on, or answer with the refusal page.
 
     Every outcome but a missing entitlement is logged on the connection; with
-    no entitlement nothing at all is written.
+    no entitlement nothing at all is written. A sign-in is one transaction:
+    the link to the IdP subject, the new session and its log entry.
     """
     connection = identity.connection
     try:
-        user = identity_resolve(identity)
+        with transaction.atomic():
+            user = identity_resolve(identity, granted=granted)
+            login(request, user, backend="progression.auth.ActiveUserBackend")
+            request.session["sso_connection_id"] = connection.pk
+            _attempt(identity, LoginAttempt.Outcome.SIGNED_IN, user=user)
     except SignInRefusedError as exc:
         security_logger.warning(
             "sso sign-in refused: %s", exc.code, extra={"connection_id": connection.pk}
@@ -220,10 +224,6 @@ def identity_sign_in(request, identity: VerifiedIdentity, *, next_url: str = "/"
         if exc.code != "not_entitled":
             _attempt(identity, LoginAttempt.Outcome.REFUSED, reason=exc.code)
         return refusal_page(request, exc.message)
-
-    login(request, user, backend="progression.auth.ActiveUserBackend")
-    request.session["sso_connection_id"] = connection.pk
-    _attempt(identity, LoginAttempt.Outcome.SIGNED_IN, user=user)
     logger.info(
         "sso sign-in", extra={"connection_id": connection.pk, "user_id": user.pk}
     )

@@ -37,7 +37,9 @@ BODY_TOO_LARGE = "The sign-in message is too large."
 
 def _connection(public_id: str) -> Connection:
     return get_object_or_404(
-        Connection.objects.select_related("organization"),
+        Connection.objects.select_related("organization").prefetch_related(
+            "certificates"
+        ),
         public_id=public_id,
         protocol=Connection.Protocol.SAML,
     )
@@ -102,6 +104,7 @@ def acs(request, public_id):
     except SamlRejectedError as exc:
         return _refuse(request, connection, exc)
     testing = bool(flow and flow.get("test_by"))
+    granted = None
     if not testing:
         # Without the entitlement nothing is written, not even the attempt.
         granted = entitlement(connection.organization)
@@ -120,7 +123,9 @@ def acs(request, public_id):
 
     if testing:
         return _test_result(connection, result)
-    return identity_sign_in(request, result.identity, next_url=result.next_url)
+    return identity_sign_in(
+        request, result.identity, next_url=result.next_url, granted=granted
+    )
 
 
 def _refuse(request, connection, exc, *, issuer="", test=False):
