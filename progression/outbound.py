@@ -195,29 +195,54 @@ class OutboundResponse:
         return self.content.decode("utf-8", errors="replace")
 
 
-def send(
-    method: str,
-    url: str,
-    *,
-    headers: dict | None = None,
-    params: dict | None = None,
-    data: dict | bytes | None = None,
-    json: object = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> OutboundResponse:
-    """Send one API request to a customer-supplied URL under the rules above.
+class OutboundSession:
+    """Several requests to customer-supplied URLs, over kept-alive connections.
 
-    Unlike `fetch`, every status comes back to the caller, since an API client
-    acts on 401, 429 and `Retry-After`. Redirects are not followed: an API
-    answering with one is answered as it is, so a POST is never replayed to a
-    host nobody checked.
+    Every request is checked like `send` checks one: the URL's host is
+    resolved and refused if private, each time. A connection is reused only
+    for the same host at the same checked address, so a changed DNS answer
+    gets a new, newly checked connection rather than the old one.
     """
-    host, address = check_url(url)
-    with requests.Session() as session:
-        session.trust_env = False
-        if address is not None:
-            session.mount("https://", _PinnedAdapter(host, address))
+
+    def __init__(self):
+        self._sessions: dict[tuple[str, str | None], requests.Session] = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self) -> None:
+        for session in self._sessions.values():
+            session.close()
+        self._sessions.clear()
+
+    def _session(self, host: str, address: str | None) -> requests.Session:
+        session = self._sessions.get((host, address))
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False
+            if address is not None:
+                session.mount("https://", _PinnedAdapter(host, address))
+            self._sessions[(host, address)] = session
+        return session
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict | None = None,
+        params: dict | None = None,
+        data: dict | bytes | None = None,
+        json: object = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> OutboundResponse:
+        """Send one request as the module function `send` does."""
+        host, address = check_url(url)
+        session = self._session(host, address)
         try:
             response = session.request(
                 method,
@@ -241,3 +266,34 @@ def send(
                 content=content,
                 headers={k.lower(): v for k, v in response.headers.items()},
             )
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    headers: dict | None = None,
+    params: dict | None = None,
+    data: dict | bytes | None = None,
+    json: object = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> OutboundResponse:
+    """Send one API request to a customer-supplied URL under the rules above.
+
+    Unlike `fetch`, every status comes back to the caller, since an API client
+    acts on 401, 429 and `Retry-After`. Redirects are not followed: an API
+    answering with one is answered as it is, so a POST is never replayed to a
+    host nobody checked.
+    """
+    with OutboundSession() as session:
+        return session.send(
+            method,
+            url,
+            headers=headers,
+            params=params,
+            data=data,
+            json=json,
+            timeout=timeout,
+            max_bytes=max_bytes,
+        )

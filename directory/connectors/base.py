@@ -54,6 +54,16 @@ class Connector:
                     CREDENTIAL_MISSING % name, code="credential_missing"
                 )
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self) -> None:
+        """Release the connections kept alive between requests."""
+        self.http.close()
+
     def default_base(self) -> str:
         """The provider's API root, used unless the directory overrides it."""
         return self.default_base_url

@@ -24,14 +24,18 @@ from directory.connectors.errors import (
     ConnectorResponseError,
     ConnectorUnavailableError,
 )
-from progression import outbound
-from progression.outbound import OutboundRefusedError, OutboundResponse
+from progression.outbound import (
+    OutboundRefusedError,
+    OutboundResponse,
+    OutboundSession,
+)
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT = 30.0
-# Providers without pagination answer with the whole directory at once.
-MAX_BYTES = 256 * 1024 * 1024
+# Providers without pagination answer with the whole directory at once;
+# 64 MB holds well over 100,000 people.
+MAX_BYTES = 64 * 1024 * 1024
 MAX_ATTEMPTS = 5
 RETRY_BACKOFF = 0.5
 # The longest single wait a provider may ask for before the fetch gives up.
@@ -72,7 +76,11 @@ def wait_requested(response: OutboundResponse, *, now: float) -> float | None:
 
 
 class HttpClient:
-    """Requests against one API root, with retries; 2xx answers come back."""
+    """Requests against one API root, with retries; 2xx answers come back.
+
+    Connections are kept alive between the requests of one client (the pages
+    of one fetch); `close` releases them.
+    """
 
     def __init__(
         self,
@@ -84,6 +92,10 @@ class HttpClient:
         # Some providers throttle with another status (Google: 403 with a
         # rate-limit reason); the connector says how to recognise it.
         self.throttled = throttled or (lambda response: False)
+        self._session = OutboundSession()
+
+    def close(self) -> None:
+        self._session.close()
 
     def url(self, path: str) -> str:
         if path.startswith(("https://", "http://")):
@@ -111,7 +123,7 @@ class HttpClient:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             last = attempt == MAX_ATTEMPTS
             try:
-                response = outbound.send(
+                response = self._session.send(
                     method,
                     url,
                     headers=headers,

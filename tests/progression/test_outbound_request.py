@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from progression import outbound
-from progression.outbound import OutboundRefusedError, send
+from progression.outbound import OutboundRefusedError, OutboundSession, send
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -42,6 +42,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802 - the stdlib's name
+        body = json.dumps({"client_port": self.client_address[1]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def keep_alive_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +161,41 @@ def test_send_closed_port_is_a_failed_fetch(allow_loopback):
         send("GET", f"http://127.0.0.1:{port}/", timeout=2)
 
     assert caught.value.code == "fetch_failed"
+
+
+def test_session_requests_to_one_host_share_a_connection(
+    keep_alive_server, allow_loopback
+):
+    with OutboundSession() as session:
+        first = session.send("GET", f"{keep_alive_server}/a")
+        second = session.send("GET", f"{keep_alive_server}/b")
+
+    assert json.loads(first.content) == json.loads(second.content)
+
+
+def test_send_opens_a_connection_per_request(keep_alive_server, allow_loopback):
+    first = send("GET", f"{keep_alive_server}/a")
+    second = send("GET", f"{keep_alive_server}/b")
+
+    assert json.loads(first.content) != json.loads(second.content)
+
+
+def test_session_checks_every_request(keep_alive_server, settings):
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    with OutboundSession() as session:
+        session.send("GET", f"{keep_alive_server}/a")
+        settings.OUTBOUND_ALLOWED_HOSTS = []
+
+        with pytest.raises(OutboundRefusedError) as caught:
+            session.send("GET", f"{keep_alive_server}/b")
+
+    assert caught.value.message == outbound.URL_NOT_HTTPS
+
+
+def test_session_private_address_is_refused(settings):
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+
+    with OutboundSession() as session, pytest.raises(OutboundRefusedError) as caught:
+        session.send("GET", "https://192.168.1.1/users")
+
+    assert caught.value.message == outbound.URL_PRIVATE

@@ -55,6 +55,16 @@ def test_fetch_first_sync_reads_every_page(gusto_fake):
     assert "terminated" not in pages[0].query
 
 
+def test_fetch_pages_share_one_connection(gusto_fake):
+    gusto_fake.add(*_people(230))
+
+    with _connector(gusto_fake) as connector:
+        list(connector.fetch())
+
+    pages = gusto_fake.requests_to("/employees")
+    assert len({r.client_port for r in pages}) == 1
+
+
 def test_fetch_exact_page_multiple_stops_on_empty_page(gusto_fake):
     gusto_fake.add(*_people(200))
 

@@ -23,6 +23,7 @@ class FakeRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0
     received_at: float = field(default_factory=time.time)
 
     def json(self):
@@ -113,6 +114,7 @@ class FakeProvider:
                     query={k: v[0] for k, v in parse_qs(parts.query).items()},
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
+                    client_port=self.client_address[1],
                 )
                 response = provider.dispatch(request)
                 if isinstance(response.body, bytes | str):
