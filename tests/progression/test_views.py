@@ -455,3 +455,14 @@ def test_admin_pages_show_only_own_organization_name(
 
     assert response.status_code == 200
     assert other_organization.name not in response.content.decode()
+
+
+def test_person_from_directory_links_to_directory_record(admin_client, organization):
+    person = UserFactory(organization=organization, source=User.Source.DIRECTORY)
+
+    response = admin_client.get(reverse("person", args=[person.pk]))
+
+    assert (
+        reverse("directory:person-source", args=[person.pk])
+        in response.content.decode()
+    )
