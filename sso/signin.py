@@ -100,6 +100,13 @@ def identity_check(
     before activation, so `testing` skips the connection's state. `granted`
     is the organisation's entitlement when the caller has just asked for it.
     """
+    return _check(identity, testing=testing, granted=granted)[0]
+
+
+def _check(
+    identity: VerifiedIdentity, *, testing: bool = False, granted=None
+) -> tuple[User | None, bool]:
+    """`identity_check`, also saying whether the user came through the link."""
     connection = identity.connection
     organization = connection.organization
     names = {"organization": organization.name, "email": identity.email}
@@ -112,7 +119,7 @@ def identity_check(
         raise SignInRefusedError(
             CONNECTION_INACTIVE.format(**names), code="connection_inactive"
         )
-    user = _find_user(identity)
+    user, linked = _find_user(identity)
     if user is None:
         if not identity.email:
             raise SignInRefusedError(EMAIL_MISSING, code="email_missing")
@@ -122,13 +129,13 @@ def identity_check(
             raise SignInRefusedError(
                 EMAIL_OUTSIDE_DOMAINS.format(**names), code="email_outside_domains"
             )
-        return None
+        return None, False
     if user.status != User.Status.ACTIVE:
         raise SignInRefusedError(ARCHIVED.format(**names), code="archived")
-    return user
+    return user, linked
 
 
-def _find_user(identity: VerifiedIdentity) -> User | None:
+def _find_user(identity: VerifiedIdentity) -> tuple[User | None, bool]:
     connection = identity.connection
     users = User.objects.filter(organization_id=connection.organization_id)
     if identity.subject:
@@ -140,17 +147,17 @@ def _find_user(identity: VerifiedIdentity) -> User | None:
         # The link is re-checked against the organisation: it can never point
         # elsewhere, but a user row is the thing that grants access.
         if linked and linked.user.organization_id == connection.organization_id:
-            return linked.user
+            return linked.user, True
     if identity.email:
-        return users.filter(email__iexact=identity.email).first()
-    return None
+        return users.filter(email__iexact=identity.email).first(), False
+    return None, False
 
 
 def identity_resolve(identity: VerifiedIdentity, *, granted=None) -> User:
     """Return the user to sign in, linking the subject and creating (JIT) as
     needed; raise `SignInRefusedError` otherwise."""
     connection = identity.connection
-    user = identity_check(identity, granted=granted)
+    user, linked = _check(identity, granted=granted)
 
     with transaction.atomic():
         if user is None:
@@ -170,7 +177,7 @@ def identity_resolve(identity: VerifiedIdentity, *, granted=None) -> User:
                     ),
                     code="no_account",
                 ) from exc
-        if identity.subject:
+        if identity.subject and not linked:
             _link(connection, user, identity.subject)
     return user
 
