@@ -168,6 +168,17 @@ def test_fetch_revoked_token_is_an_auth_error(company):
     assert (caught.value.status, caught.value.needs_attention) == (401, True)
 
 
+def test_fetch_token_revoked_mid_fetch_is_an_auth_error(company):
+    company.add(employee(1, "Ada", "Lovelace"))
+    company.refuse_after(2)
+
+    with pytest.raises(ConnectorAuthError) as caught:
+        list(_connector(company).fetch())
+
+    assert caught.value.status == 401
+    assert [r.path for r in company.requests][-1] == "/v1/people/search"
+
+
 def test_fetch_search_failing_raises(company):
     company.add(employee(1, "Ada", "Lovelace"))
     company.fail_listing_after(0)

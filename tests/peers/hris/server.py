@@ -63,6 +63,7 @@ class FakeProvider:
         self.hidden_fields: set[str] = set()
         self._throttles: list[tuple] = []
         self._fail_listing_after: int | None = None
+        self._refuse_after: int | None = None
         self.listing_requests = 0
         self._lock = threading.Lock()
         self._server = None
@@ -80,6 +81,10 @@ class FakeProvider:
     def answer_next(self, status, body, content_type="application/json"):
         """Answer the next request with this, whatever it asks (a broken proxy)."""
         self._throttles.append((status, {}, body, content_type))
+
+    def refuse_after(self, count: int):
+        """Answer 401 to every request after the first `count` (revoked access)."""
+        self._refuse_after = count
 
     def fail_listing_after(self, count: int):
         """Answer 500 to every listing request after the first `count`."""
@@ -152,6 +157,11 @@ class FakeProvider:
     def dispatch(self, request: FakeRequest) -> FakeResponse:
         with self._lock:
             self.requests.append(request)
+            if (
+                self._refuse_after is not None
+                and len(self.requests) > self._refuse_after
+            ):
+                return FakeResponse(401, {"error": "unauthorized"})
             if self._throttles:
                 status, headers, body, content_type = self._throttles.pop(0)
                 return FakeResponse(status, body, headers, content_type)
