@@ -17,7 +17,6 @@ from directory.provisioning import Record
 
 CREDENTIALS_NOT_A_DICT = "The credentials must be a JSON object."
 CREDENTIAL_MISSING = "The credentials need %s."
-OPTION_INVALID = "The option %s is not valid: %s"
 
 
 class Connector:
