@@ -60,11 +60,12 @@ logger = logging.getLogger(__name__)
 LINKS_BUSY = "Links of this organisation are being resolved by another run."
 AUDIT_ACTION = "user.links_resolved"
 # First key of the PostgreSQL advisory lock; the second is the organisation.
-_LOCK_NAMESPACE = 7_306_211
+LOCK_NAMESPACE = 7_306_211
 # Loops the new links would close are removed one round at a time; a round
 # can only reveal another loop when several new links meet, so two or three
 # rounds are the most any real directory needs.
 _MAX_LOOP_ROUNDS = 10
+_UUID_PATTERN = r"^\{?[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\}?$"
 
 USERS = User._meta.db_table
 DIRECTORIES = Directory._meta.db_table
@@ -124,6 +125,21 @@ def _json_changed(pairs: list[tuple[str, str, str]]) -> str:
     return expression
 
 
+def _scim_id_of(expression: str) -> str:
+    """SQL comparing equal to a `scim_id` column when `expression` is that id.
+
+    On PostgreSQL the reference is cast to a uuid (only when it looks like
+    one), so the unique index on `scim_id` serves the lookup.
+    """
+    if connection.vendor == "postgresql":
+        return (
+            f"CASE WHEN {expression} ~ '{_UUID_PATTERN}' "
+            f"THEN CAST({expression} AS uuid) END"
+        )
+    # SQLite keeps UUIDs as 32 hexadecimal digits.
+    return f"replace(lower({expression}), '-', '')"
+
+
 def links_lock(organization_id: int) -> bool:
     """Take the organisation's lock until the transaction ends, if it is free."""
     if connection.vendor != "postgresql":
@@ -132,9 +148,16 @@ def links_lock(organization_id: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_try_advisory_xact_lock(%s, %s)",
-            [_LOCK_NAMESPACE, organization_id],
+            [LOCK_NAMESPACE, organization_id],
         )
         return bool(cursor.fetchone()[0])
+
+
+def _analyze(cursor, table: str) -> None:
+    # Temporary tables get no statistics unless asked; without them the
+    # planner guesses row counts and picks nested loops over large tables.
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {table}")
 
 
 def _drop_temp_tables(cursor) -> None:
@@ -155,7 +178,13 @@ def _covered_create(cursor, organization_id: int, user_ids) -> None:
             f"SELECT id AS user_id FROM {USERS} WHERE organization_id = %s",
             [organization_id],
         )
-        return
+    else:
+        _covered_near_create(cursor, organization_id, user_ids)
+    cursor.execute("CREATE UNIQUE INDEX link_covered_user ON link_covered (user_id)")
+    _analyze(cursor, "link_covered")
+
+
+def _covered_near_create(cursor, organization_id: int, user_ids) -> None:
     ids_sql, ids = _ids_source(user_ids, "ids")
     cursor.execute(
         f"""
@@ -213,6 +242,7 @@ def _scope_create(cursor, organization_id: int) -> int:
         {"org": organization_id},
     )
     cursor.execute("CREATE INDEX link_scope_user ON link_scope (user_id)")
+    _analyze(cursor, "link_scope")
     cursor.execute("SELECT count(*) FROM link_scope")
     return cursor.fetchone()[0]
 
@@ -222,22 +252,17 @@ def _desired_create(cursor, organization_id: int) -> None:
     cursor.execute(
         f"""
         CREATE TEMP TABLE link_desired AS
-        WITH org_directory_users AS (
-            SELECT du.* FROM {DIRECTORY_USERS} du
-            JOIN {DIRECTORIES} d ON d.id = du.directory_id
-            WHERE d.organization_id = %(org)s AND du.deleted_at IS NULL
-        ),
-        candidates AS (
+        WITH candidates AS (
             SELECT s.user_id, 1 AS rank, du.user_id AS target
-            FROM link_scope s JOIN org_directory_users du
-              ON du.directory_id = s.directory_id
-             AND replace(lower(CAST(du.scim_id AS text)), '-', '')
-                 = replace(lower(s.manager_ref), '-', '')
+            FROM link_scope s JOIN {DIRECTORY_USERS} du
+              ON du.directory_id = s.directory_id AND du.deleted_at IS NULL
+             AND du.scim_id = {_scim_id_of("s.manager_ref")}
             WHERE s.manager_ref <> ''
             UNION ALL
             SELECT s.user_id, 2, du.user_id
-            FROM link_scope s JOIN org_directory_users du
-              ON du.directory_id = s.directory_id AND du.external_id = s.manager_ref
+            FROM link_scope s JOIN {DIRECTORY_USERS} du
+              ON du.directory_id = s.directory_id AND du.deleted_at IS NULL
+             AND du.external_id = s.manager_ref
             WHERE s.manager_ref <> ''
             UNION ALL
             SELECT s.user_id, 3, m.id
@@ -317,8 +342,7 @@ def _desired_create(cursor, organization_id: int) -> None:
         {"org": organization_id},
     )
     cursor.execute("CREATE INDEX link_desired_user ON link_desired (user_id)")
-    if connection.vendor == "postgresql":
-        cursor.execute("ANALYZE link_desired")
+    _analyze(cursor, "link_desired")
 
 
 def _loops_refuse(cursor) -> int:
@@ -437,6 +461,8 @@ def _issues_replace(cursor, organization_id: int, now) -> int:
         FROM link_desired WHERE position_issue IS NOT NULL
         """
     )
+    cursor.execute("CREATE INDEX link_issues_new_user ON link_issues_new (user_id)")
+    _analyze(cursor, "link_issues_new")
     cursor.execute(
         f"""
         DELETE FROM {ISSUES}
@@ -498,6 +524,9 @@ def links_resolve(*, organization: Organization, user_ids=None) -> LinkResolutio
             raise LinksBusyError(LINKS_BUSY)
         now = timezone.now()
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Compiling these one-off statements costs more than it saves.
+                cursor.execute("SET LOCAL jit = off")
             _drop_temp_tables(cursor)
             _covered_create(cursor, organization.pk, user_ids)
             people = _scope_create(cursor, organization.pk)
