@@ -195,7 +195,11 @@ def _link(connection: Connection, user: User, subject: str) -> None:
             Identity.objects.filter(connection=connection, user=user).delete()
             Identity.objects.create(connection=connection, user=user, subject=subject)
     except IntegrityError as exc:
-        raise SignInRefusedError(SUBJECT_TAKEN, code="subject_taken") from exc
+        # Two first sign-ins of the same person raced; the other one linked
+        # the subject first, which is only a problem if it linked someone else.
+        linked = Identity.objects.filter(connection=connection, subject=subject).first()
+        if linked is None or linked.user_id != user.pk:
+            raise SignInRefusedError(SUBJECT_TAKEN, code="subject_taken") from exc
 
 
 def mapped_fields(identity: VerifiedIdentity) -> dict:
