@@ -159,7 +159,7 @@ def identity_resolve(identity: VerifiedIdentity, *, granted=None) -> User:
     connection = identity.connection
     user, linked = _check(identity, granted=granted)
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if user is None:
             try:
                 user = people.user_create(

@@ -1,9 +1,13 @@
 import json
+import os
+import signal
 
 import pytest
+import requests
 from django.core.management import CommandError, call_command
 
 from sso.models import Connection
+from tests.peers.simplesamlphp.idp import free_port
 from tests.sso.builder import signing_key
 from tests.sso.test_portal import idp_metadata
 
@@ -106,3 +110,35 @@ def test_create_sso_connection_unknown_organization_fails(db, files):
             "--metadata-file",
             files["metadata"],
         )
+
+
+def test_sso_demo_connects_the_demo_organization_to_a_local_idp(
+    transactional_db, tmp_path, capsys
+):
+    call_command("seed_demo")
+    capsys.readouterr()
+    port = free_port()
+
+    try:
+        call_command(
+            "sso_demo", "--port", str(port), "--state-dir", str(tmp_path), "--json"
+        )
+        data = json.loads(capsys.readouterr().out)
+        metadata = requests.get(
+            f"http://127.0.0.1:{port}/saml2/idp/metadata.php", timeout=10
+        )
+    finally:
+        pid = tmp_path / "pid"
+        if pid.exists():
+            os.kill(int(pid.read_text()), signal.SIGTERM)
+
+    connection = Connection.objects.get(pk=data["connection_id"])
+    users = json.loads((tmp_path / "users.json").read_text())
+    sps = json.loads((tmp_path / "sps.json").read_text())
+    assert connection.state == Connection.State.ACTIVE
+    assert connection.organization.slug == "acme"
+    assert metadata.status_code == 200
+    assert len(users) == data["people"] == connection.organization.users.count()
+    assert sps[connection.sp_entity_id]["AssertionConsumerService"] == (
+        connection.acs_url
+    )

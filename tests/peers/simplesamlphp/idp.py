@@ -116,7 +116,14 @@ class SimpleSamlIdp:
             if not path.exists():
                 path.write_text(json.dumps(empty))
 
-    def start(self, *, log=None) -> "SimpleSamlIdp":
+    def running(self) -> bool:
+        try:
+            return requests.get(self.metadata_url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def start(self, *, log=None, detach: bool = False) -> "SimpleSamlIdp":
+        """Start the IdP and wait for it; `detach` lets it outlive this process."""
         self.prepare()
         env = {
             **os.environ,
@@ -138,14 +145,14 @@ class SimpleSamlIdp:
             env=env,
             stdout=log or subprocess.DEVNULL,
             stderr=log or subprocess.DEVNULL,
+            start_new_session=detach,
         )
+        if detach:
+            (self.state_dir / "pid").write_text(str(self.process.pid))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            try:
-                if requests.get(self.metadata_url, timeout=2).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
+            if self.running():
+                return self
             if self.process.poll() is not None:
                 break
             time.sleep(0.2)
