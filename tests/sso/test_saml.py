@@ -389,3 +389,38 @@ def test_email_name_id_used_when_email_attribute_absent(client, connection, ada)
     )
 
     assert response["Location"] == "/"
+
+
+def test_metadata_of_unknown_connection_answers_404(client, db):
+    response = client.get(reverse("sso:saml-metadata", args=["nope"]))
+
+    assert response.status_code == 404
+
+
+def test_login_of_unknown_connection_answers_404(client, db):
+    response = client.get(reverse("sso:saml-login", args=["nope"]))
+
+    assert response.status_code == 404
+
+
+def test_metadata_publishes_entity_id_and_acs(client, connection):
+    response = client.get(
+        reverse("sso:saml-metadata", args=[connection.public_id]), {"download": "1"}
+    )
+
+    body = response.content.decode()
+    assert f'entityID="{connection.sp_entity_id}"' in body
+    assert f'Location="{connection.acs_url}"' in body
+    assert response["Content-Disposition"].startswith("attachment;")
+
+
+def test_single_logout_ends_only_a_session_of_this_connection(client, connection, ada):
+    respond(client, connection, start(client, connection))
+    other = make_connection(connection.organization, provider="okta-saml")
+
+    client.get(reverse("sso:saml-sls", args=[other.public_id]))
+    still_in = client.get("/").status_code
+    client.get(reverse("sso:saml-sls", args=[connection.public_id]))
+
+    assert still_in == 200
+    assert client.get("/").status_code == 302
