@@ -1,5 +1,6 @@
 import pytest
 
+from tests.browsers import chromium, page  # noqa: F401
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 from tests.workers import celery_worker, celery_worker_process  # noqa: F401
 

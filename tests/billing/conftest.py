@@ -1,4 +1,3 @@
-"""Fixtures shared with other test packages: the browser and the SAML IdP peer."""
+"""The SAML IdP peer's fixtures, for the bolt-on flow through a real sign-in."""
 
-from tests.browser.conftest import browser, page  # noqa: F401
 from tests.sso.conftest import acme_domain, public_base, saml_idp  # noqa: F401

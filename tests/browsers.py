@@ -1,7 +1,8 @@
-"""Playwright driving Debian's Chromium, headless, against the live test server.
+"""Playwright driving Debian's Chromium, headless, for the browser tests.
 
 Chromium is the system one at /usr/bin/chromium (installed by `make test`);
-Playwright never downloads a browser here.
+Playwright never downloads a browser here. One Playwright and one browser serve
+the whole run: Playwright's sync API cannot be started twice in one process.
 """
 
 import os
@@ -21,7 +22,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
     # Playwright's sync API runs an event loop in this thread; the ORM calls the
     # tests make between page actions are still plain synchronous calls.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -34,8 +35,9 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
+def page(chromium, live_server):
+    """A fresh browser context on the live test server."""
+    context = chromium.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
