@@ -69,7 +69,7 @@ def parse_args(argv):
     parser.add_argument("--other", type=int, default=2_000)
     parser.add_argument("--teams", type=int, default=50)
     parser.add_argument("--changed", type=float, default=0.01)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", action="store_true", help="machine output")
@@ -351,6 +351,17 @@ def timed(call, *, rollback):
     return elapsed, len(queries), result
 
 
+def vacuum():
+    """Clear what a rolled-back run left behind, so runs start alike."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "VACUUM ANALYZE progression_user, progression_auditevent, "
+            "directory_linkissue"
+        )
+
+
 def baseline(organization_id):
     from django.db import connection
 
@@ -385,21 +396,22 @@ def run(args) -> dict:
     def resolve(user_ids=None):
         return links_resolve(organization=large.organization, user_ids=user_ids)
 
-    baselines, fulls = [], []
+    baselines, fulls, whole = [], [], []
     for _ in range(args.repeat):
-        seconds, queries, rows = timed(
-            lambda: baseline(large.organization.pk), rollback=True
-        )
-        baselines.append((seconds, queries, rows))
-        seconds, queries, resolution = timed(resolve, rollback=True)
-        fulls.append((seconds, queries, resolution))
-    # The last from-scratch run is kept, so the 1% change starts from it.
-    seconds, queries, resolution = timed(resolve, rollback=False)
-    fulls.append((seconds, queries, resolution))
+        baselines.append(timed(lambda: baseline(large.organization.pk), rollback=True))
+        vacuum()
+        fulls.append(timed(resolve, rollback=True))
+        vacuum()
+    # The last from-scratch run is kept, so the change starts from it.
+    fulls.append(timed(resolve, rollback=False))
+    vacuum()
     problems = large.check()
 
     changed_ids = large.change(args.changed)
-    whole = [timed(resolve, rollback=True) for _ in range(args.repeat)]
+    vacuum()
+    for _ in range(args.repeat):
+        whole.append(timed(resolve, rollback=True))
+        vacuum()
     subset = timed(lambda: resolve(changed_ids), rollback=False)
     problems += large.check()
 

@@ -212,7 +212,7 @@ def _covered_near_create(cursor, organization_id: int, user_ids) -> None:
         SELECT du.user_id
         FROM {DIRECTORY_USERS} du
         JOIN {DIRECTORIES} d ON d.id = du.directory_id AND d.organization_id = %(org)s
-        JOIN names n ON n.name = replace(lower(du.manager_ref), '-', '')
+        JOIN names n ON n.name = replace(lower(trim(du.manager_ref)), '-', '')
             AND (n.directory_id IS NULL OR n.directory_id = du.directory_id)
         WHERE du.user_id IS NOT NULL AND du.manager_ref <> ''
         UNION
@@ -229,7 +229,8 @@ def _scope_create(cursor, organization_id: int) -> int:
         f"""
         CREATE TEMP TABLE link_scope AS
         SELECT u.id AS user_id, du.id AS directory_user_id, du.directory_id,
-               du.manager_ref, trim(du.department) AS department,
+               trim(du.manager_ref) AS manager_ref,
+               trim(du.department) AS department,
                trim(du.title) AS title,
                u.manager_id, u.team_id, u.position_id
         FROM {DIRECTORY_USERS} du
@@ -268,7 +269,7 @@ def _desired_create(cursor, organization_id: int) -> None:
             SELECT s.user_id, 3, m.id
             FROM link_scope s JOIN {USERS} m
               ON m.organization_id = %(org)s
-             AND lower(m.email) = lower(trim(s.manager_ref))
+             AND lower(m.email) = lower(s.manager_ref)
             WHERE s.manager_ref LIKE '%%@%%'
         ),
         per_rank AS (

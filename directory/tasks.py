@@ -5,7 +5,7 @@ import logging
 import redis
 from celery import shared_task
 from celery.signals import worker_ready
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 
 from directory.links import LinksBusyError
 from directory.links_queue import links_forget, links_resolve_pending, links_sweep
@@ -14,10 +14,12 @@ from progression.models import Organization
 logger = logging.getLogger(__name__)
 
 # Errors that a later attempt can get past: a database or Redis that went
-# away for a moment, or a deadlock the database broke.
+# away for a moment, a deadlock the database broke, or a team, position or
+# person deleted by another transaction between two statements of a run.
 TRANSIENT_ERRORS = (
     OperationalError,
     InterfaceError,
+    IntegrityError,
     redis.ConnectionError,
     redis.TimeoutError,
 )
@@ -47,6 +49,8 @@ def resolve_links_task(self, organization_id: int):
         resolution = links_resolve_pending(organization=organization)
     except LinksBusyError as exc:
         raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=None) from exc
+    except TRANSIENT_ERRORS:
+        raise
     except DatabaseError:
         logger.exception(
             "link resolution failed", extra={"organization_id": organization_id}
