@@ -5,12 +5,14 @@ groups, memberships, the request log) hangs off the directory, so a query
 scoped to a directory is scoped to its organisation.
 """
 
+import json
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Upper
 
+from progression.crypto import EncryptedTextField
 from progression.models import Organization
 
 
@@ -21,15 +23,32 @@ class Provider(models.TextChoices):
     GENERIC_SCIM_V2 = "generic-scim-v2", "Any SCIM 2.0 client"
     GENERIC_SCIM_V1_1 = "generic-scim-v1.1", "Any SCIM 1.1 client"
     RIPPLING = "rippling", "Rippling (SCIM 2.0)"
+    BAMBOOHR = "bamboohr", "BambooHR"
+    GUSTO = "gusto", "Gusto"
+    HIBOB = "hibob", "HiBob"
+    WORKDAY = "workday", "Workday"
+    GOOGLE_WORKSPACE = "google-workspace", "Google Workspace"
 
 
 SCIM_V1_PROVIDERS = frozenset({Provider.OKTA_SCIM_V1_1, Provider.GENERIC_SCIM_V1_1})
+# Directories that Progression reads on a schedule instead of being pushed to.
+HR_PROVIDERS = frozenset(
+    {
+        Provider.BAMBOOHR,
+        Provider.GUSTO,
+        Provider.HIBOB,
+        Provider.WORKDAY,
+        Provider.GOOGLE_WORKSPACE,
+    }
+)
 
 
 class Directory(models.Model):
     class State(models.TextChoices):
         ACTIVE = "active", "Active"
         INACTIVE = "inactive", "Inactive"
+        # An HR directory whose credentials or setup a person must fix.
+        ATTENTION = "attention", "Needs attention"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="directories"
@@ -49,6 +68,19 @@ class Directory(models.Model):
     scope_groups = models.ManyToManyField(
         "DirectoryGroup", blank=True, related_name="scoping_directories"
     )
+    # HR directories: the provider's credentials as encrypted JSON text, an
+    # optional API root in place of the provider's, the schedule, and the
+    # archive threshold above which a sync waits for an admin's approval.
+    credentials = EncryptedTextField(blank=True, default="")
+    api_base_url = models.URLField(max_length=500, blank=True)
+    sync_interval_minutes = models.PositiveIntegerField(default=60)
+    next_sync_at = models.DateTimeField(null=True, blank=True)
+    archive_threshold_percent = models.PositiveSmallIntegerField(default=10)
+    archive_threshold_people = models.PositiveIntegerField(default=25)
+    # Google Workspace: the groups whose members are provisioned, as
+    # [{"id", "email", "name"}], chosen before the directory is activated.
+    sync_groups = models.JSONField(default=list, blank=True)
+    attention_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,6 +101,15 @@ class Directory(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state == self.State.ACTIVE
+
+    @property
+    def is_pull(self) -> bool:
+        """An HR directory, which Progression reads rather than being pushed to."""
+        return self.provider in HR_PROVIDERS
+
+    @property
+    def credentials_data(self) -> dict:
+        return json.loads(self.credentials) if self.credentials else {}
 
 
 class DirectoryUser(models.Model):
@@ -197,6 +238,106 @@ class DirectoryRequest(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.path} {self.status}"
+
+
+class SyncRun(models.Model):
+    """One pull sync of an HR directory: how it went, what it changed."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Sync now"
+        OPERATOR = "operator", "Operator command"
+        APPROVAL = "approval", "Archive approved"
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        # A held run that an approval or a newer run replaced.
+        SUPERSEDED = "superseded", "Superseded"
+
+    class Phase(models.TextChoices):
+        FETCHING = "fetching", "Reading the directory"
+        RECONCILING = "reconciling", "Applying changes"
+        DONE = "done", "Done"
+
+    directory = models.ForeignKey(
+        Directory, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.RUNNING
+    )
+    phase = models.CharField(
+        max_length=12, choices=Phase.choices, default=Phase.FETCHING
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    fetched = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    archived = models.PositiveIntegerField(default=0)
+    reactivated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    # People the rules refused (an email someone else holds, no userName):
+    # how many, and the first few as {"user_name", "code", "message"}.
+    failed = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    # Held mass archive: [{"directory_user_id", "user_id", "email", "name"}].
+    pending_archive = models.JSONField(default=list, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # A run started by an approval: the held run whose list it may archive.
+    approves = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["directory", "-id"], name="syncrun_dir_idx"),
+        ]
+
+    def __str__(self):
+        return f"sync {self.pk} of directory {self.directory_id}: {self.state}"
+
+    @property
+    def duration(self):
+        if self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+class SyncStagedRecord(models.Model):
+    """One person read during a sync, held until the whole fetch has succeeded.
+
+    A sync reconciles only after every page arrived, so what it read waits
+    here, in the database, rather than in the worker's memory.
+    """
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="+")
+    # The upper-cased userName: the order reconciliation walks and its key.
+    key = models.CharField(max_length=255)
+    fields = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="syncstaged_unique"),
+        ]
+
+    def __str__(self):
+        return self.key
 
 
 from directory.models_links import LinkIssue, LinkStatus  # noqa: E402, F401

@@ -38,6 +38,7 @@ USER_NAME_REQUIRED = "A user needs a userName."
 REASON_INACTIVE = "Deactivated in the directory."
 REASON_DELETED = "Deleted in the directory."
 REASON_OUT_OF_SCOPE = "Not in any of the directory's synced groups."
+REASON_NOT_LISTED = "No longer listed by the directory."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,11 @@ class Record:
     department: str = ""
     title: str = ""
     attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def record_fields(record: Record) -> dict[str, Any]:
+    """A record as the directory user's field values, trimmed to fit."""
+    return _fields(record)
 
 
 def _fields(record: Record) -> dict[str, Any]:
@@ -171,36 +177,88 @@ def directory_user_reconcile(*, directory_user: DirectoryUser) -> User | None:
     directory = directory_user.directory
     actor = directory.actor_label
     user = directory_user.user
+    plan = person_plan(
+        in_scope=directory_user_in_scope(directory_user),
+        email=_email_for(directory_user),
+        first_name=directory_user.first_name,
+        last_name=directory_user.last_name,
+        person=user,
+    )
 
-    if not directory_user_in_scope(directory_user):
-        if user is not None and user.status == User.Status.ACTIVE:
-            services.user_archive(
-                user=user, reason=_archive_reason(directory_user), actor=actor
-            )
+    if plan.action == PLAN_ARCHIVE:
+        services.user_archive(
+            user=user, reason=_archive_reason(directory_user), actor=actor
+        )
         return user
-
-    email = _email_for(directory_user)
-    if user is None:
-        if not email:
-            # Kept as received and shown as pending in the portal; provisioned
-            # as soon as the directory sends an address.
-            return None
-        user = _adopt_or_create(directory_user, email)
+    if plan.action == PLAN_NOTHING:
+        return user
+    if plan.action == PLAN_CREATE:
+        user = _adopt_or_create(directory_user, plan.email)
         directory_user.user = user
         directory_user.save(update_fields=["user", "updated_at"])
         return user
-
-    changes = {
-        "first_name": directory_user.first_name,
-        "last_name": directory_user.last_name,
-    }
-    if email and email.lower() != user.email.lower():
-        _check_email_available(directory_user, email)
-        changes["email"] = email
-    services.user_update(user=user, actor=actor, **changes)
-    if user.status == User.Status.ARCHIVED:
+    if "email" in plan.changes:
+        _check_email_available(directory_user, plan.changes["email"])
+    services.user_update(user=user, actor=actor, **plan.changes)
+    if plan.reactivate:
         services.user_reactivate(user=user, actor=actor)
     return user
+
+
+PLAN_NOTHING = "nothing"
+PLAN_CREATE = "create"
+PLAN_UPDATE = "update"
+PLAN_ARCHIVE = "archive"
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What the rules want done to the person a directory user describes."""
+
+    action: str
+    # For a create: the address to create (or find) the person with.
+    email: str = ""
+    # For an update: first_name, last_name and email, where they differ.
+    changes: dict[str, str] = dataclasses.field(default_factory=dict)
+    reactivate: bool = False
+
+    @property
+    def unchanged(self) -> bool:
+        return self.action == PLAN_NOTHING or (
+            self.action == PLAN_UPDATE and not self.changes and not self.reactivate
+        )
+
+
+def person_plan(
+    *, in_scope: bool, email: str, first_name: str, last_name: str, person
+) -> Plan:
+    """Decide create, update, archive, reactivate or nothing; no database access.
+
+    `person` is the linked person or None. Push and pull both decide here; a
+    SCIM request applies the plan one person at a time, a sync in bulk.
+    Whether the address is free is for the caller to check, since only it
+    knows what it has already loaded.
+    """
+    if not in_scope:
+        if person is not None and person.status == User.Status.ACTIVE:
+            return Plan(PLAN_ARCHIVE)
+        return Plan(PLAN_NOTHING)
+    if person is None:
+        # Without an address the directory user is kept as received and shown
+        # as pending in the portal; provisioned once the directory sends one.
+        return Plan(PLAN_CREATE, email=email) if email else Plan(PLAN_NOTHING)
+    changes = {}
+    if first_name.strip() != person.first_name:
+        changes["first_name"] = first_name
+    if last_name.strip() != person.last_name:
+        changes["last_name"] = last_name
+    if email and email.lower() != person.email.lower():
+        changes["email"] = email
+    return Plan(
+        PLAN_UPDATE,
+        changes=changes,
+        reactivate=person.status == User.Status.ARCHIVED,
+    )
 
 
 def _archive_reason(directory_user: DirectoryUser) -> str:
@@ -212,11 +270,15 @@ def _archive_reason(directory_user: DirectoryUser) -> str:
 
 
 def _email_for(directory_user: DirectoryUser) -> str:
+    return person_email(email=directory_user.email, user_name=directory_user.user_name)
+
+
+def person_email(*, email: str, user_name: str) -> str:
     """The person's address: the directory's email, else a userName that is one."""
-    if directory_user.email:
-        return directory_user.email
-    if "@" in directory_user.user_name:
-        return directory_user.user_name
+    if email:
+        return email
+    if "@" in user_name:
+        return user_name
     return ""
 
 

@@ -21,6 +21,7 @@ from django.utils.text import slugify
 from progression.errors import (
     ConflictError,
     CrossOrganizationError,
+    ProgressionError,
     ValidationFailedError,
 )
 from progression.models import (
@@ -581,3 +582,273 @@ def sessions_clear_expired() -> int:
     if deleted:
         logger.info("expired sessions cleared: %s", deleted)
     return deleted
+
+
+# Set-based forms of the user services, for syncs that change thousands of
+# people at once. Each applies the same validation as its single form, writes
+# in a few statements whatever the number of people, and still records one
+# audit event per person changed. Inputs that the single form would refuse
+# come back as the error, in the input's position, and change nothing.
+
+BulkResult = list[User | ProgressionError]
+
+
+def _emails_held(emails) -> dict[str, User]:
+    """The people who hold these addresses, by lower-cased address."""
+    wanted = {email.lower() for email in emails}
+    if not wanted:
+        return {}
+    holders = User.objects.annotate(email_key=Lower("email")).filter(
+        email_key__in=wanted
+    )
+    return {holder.email_key: holder for holder in holders}
+
+
+def _audit_bulk(events: list[AuditEvent]) -> None:
+    AuditEvent.objects.bulk_create(events, batch_size=1000)
+
+
+def _audit_event(user: User, actor: Actor, action: str, before, after) -> AuditEvent:
+    return AuditEvent(
+        organization_id=user.organization_id,
+        actor=actor if isinstance(actor, User) else None,
+        actor_label=actor.email if isinstance(actor, User) else (actor or "system"),
+        action=action,
+        target_type=User._meta.model_name,
+        target_id=str(user.pk),
+        target_label=str(user)[:300],
+        before=before or {},
+        after=after or {},
+    )
+
+
+def users_create_bulk(
+    *,
+    organization: Organization,
+    people: list[dict],
+    source: str = User.Source.MANUAL,
+    actor: Actor = None,
+) -> BulkResult:
+    """Create many people at once; each dict holds email, first and last name.
+
+    No email is sent. An invalid address, or one that someone (here or in
+    another organisation, or earlier in `people`) already uses, is refused.
+    """
+    if source not in User.Source.values:
+        raise ValidationFailedError(f"Unknown source {source!r}.", code="source")
+    results: BulkResult = []
+    cleaned = []
+    for person in people:
+        try:
+            cleaned.append(_clean_email(person.get("email", "")))
+        except ValidationFailedError as exc:
+            cleaned.append(exc)
+    held = _emails_held(e for e in cleaned if isinstance(e, str))
+
+    new = []
+    for person, email in zip(people, cleaned, strict=True):
+        if isinstance(email, ProgressionError):
+            results.append(email)
+            continue
+        if email.lower() in held:
+            results.append(ConflictError(EMAIL_TAKEN, code="email_taken"))
+            continue
+        user = User(
+            organization=organization,
+            email=email,
+            first_name=(person.get("first_name") or "").strip(),
+            last_name=(person.get("last_name") or "").strip(),
+            source=source,
+        )
+        user.set_unusable_password()
+        held[email.lower()] = user
+        new.append(user)
+        results.append(user)
+    if not new:
+        return results
+    with transaction.atomic():
+        User.objects.bulk_create(new, batch_size=1000)
+        snapshot = {"role": User.Role.MEMBER, "status": User.Status.ACTIVE}
+        _audit_bulk(
+            [
+                _audit_event(
+                    user,
+                    actor,
+                    "user.created",
+                    None,
+                    {
+                        "email": user.email,
+                        "first_name": user.first_name,
+                        "last_name": user.last_name,
+                        **snapshot,
+                        "team": None,
+                        "position": None,
+                        "manager": None,
+                    },
+                )
+                for user in new
+            ]
+        )
+        _links_changed(organization.pk, [user.pk for user in new])
+    logger.info(
+        "users created: %s", len(new), extra={"organization_id": organization.pk}
+    )
+    return results
+
+
+_BULK_FIELDS = ("email", "first_name", "last_name")
+
+
+def users_update_bulk(*, changes: list[tuple[User, dict]], actor: Actor) -> BulkResult:
+    """Change email, first or last name of many people; only what differs is written.
+
+    An address someone else holds, or one given twice in `changes`, is refused
+    for that person.
+    """
+    results: BulkResult = []
+    planned = []
+    for user, fields in changes:
+        unknown = set(fields) - set(_BULK_FIELDS)
+        if unknown:
+            raise ValidationFailedError(
+                f"Cannot change {sorted(unknown)} in bulk.", code="bulk_fields"
+            )
+        new = {}
+        try:
+            if "email" in fields:
+                new["email"] = _clean_email(fields["email"])
+        except ValidationFailedError as exc:
+            results.append(exc)
+            planned.append(None)
+            continue
+        for name in ("first_name", "last_name"):
+            if name in fields:
+                new[name] = (fields[name] or "").strip()
+        planned.append(new)
+        results.append(user)
+    held = _emails_held(n["email"] for n in planned if n and "email" in n)
+
+    changed, events = [], []
+    claimed: set[str] = set()
+    for index, ((user, _), new) in enumerate(zip(changes, planned, strict=True)):
+        if new is None:
+            continue
+        if "email" in new:
+            key = new["email"].lower()
+            holder = held.get(key)
+            if (holder is not None and holder.pk != user.pk) or key in claimed:
+                results[index] = ConflictError(EMAIL_TAKEN, code="email_taken")
+                continue
+            claimed.add(key)
+        before = {name: getattr(user, name) for name in new}
+        old, after = _changed(before, new)
+        if not after:
+            continue
+        for name, value in after.items():
+            setattr(user, name, value)
+        user.updated_at = timezone.now()
+        changed.append(user)
+        events.append(_audit_event(user, actor, "user.updated", old, after))
+    if not changed:
+        return results
+    with transaction.atomic():
+        User.objects.bulk_update(
+            changed, [*_BULK_FIELDS, "updated_at"], batch_size=1000
+        )
+        _audit_bulk(events)
+        for organization_id in {user.organization_id for user in changed}:
+            _links_changed(
+                organization_id,
+                [u.pk for u in changed if u.organization_id == organization_id],
+            )
+    return results
+
+
+def users_archive_bulk(*, archives: list[tuple[User, str]], actor: Actor) -> BulkResult:
+    """Archive many people, each with a reason; archived people stay as they are.
+
+    The organisation's last active admins are refused, as `user_archive`
+    refuses its last one.
+    """
+    results: BulkResult = []
+    now = timezone.now()
+    leaving = {user.pk for user, _ in archives if user.status == User.Status.ACTIVE}
+    admins_left = _admins_left(archives, leaving)
+
+    changed, events = [], []
+    for user, reason in archives:
+        results.append(user)
+        if user.status == User.Status.ARCHIVED:
+            continue
+        if user.is_admin and not admins_left.get(user.organization_id):
+            results[-1] = ValidationFailedError(LAST_ADMIN, code="last_admin")
+            continue
+        user.status = User.Status.ARCHIVED
+        user.archived_at = now
+        user.archived_reason = (reason or "").strip()[:200]
+        changed.append(user)
+        events.append(
+            _audit_event(
+                user,
+                actor,
+                "user.archived",
+                {"status": User.Status.ACTIVE},
+                {"status": User.Status.ARCHIVED, "reason": user.archived_reason},
+            )
+        )
+    _status_write(changed, events)
+    return results
+
+
+def _admins_left(archives, leaving: set[int]) -> dict[int, bool]:
+    """Per organisation with an admin in `archives`: does one stay active after?"""
+    organizations = {user.organization_id for user, _ in archives if user.is_admin}
+    return {
+        organization_id: User.objects.filter(
+            organization_id=organization_id,
+            role=User.Role.ADMIN,
+            status=User.Status.ACTIVE,
+        )
+        .exclude(pk__in=leaving)
+        .exists()
+        for organization_id in organizations
+    }
+
+
+def users_reactivate_bulk(*, users: list[User], actor: Actor) -> BulkResult:
+    """Bring many archived people back: the same accounts, with their history."""
+    changed, events = [], []
+    for user in users:
+        if user.status == User.Status.ACTIVE:
+            continue
+        user.status = User.Status.ACTIVE
+        user.archived_at = None
+        user.archived_reason = ""
+        changed.append(user)
+        events.append(
+            _audit_event(
+                user,
+                actor,
+                "user.reactivated",
+                {"status": User.Status.ARCHIVED},
+                {"status": User.Status.ACTIVE},
+            )
+        )
+    _status_write(changed, events)
+    return list(users)
+
+
+def _status_write(changed: list[User], events: list[AuditEvent]) -> None:
+    if not changed:
+        return
+    with transaction.atomic():
+        User.objects.bulk_update(
+            changed, ["status", "archived_at", "archived_reason"], batch_size=1000
+        )
+        _audit_bulk(events)
+        for organization_id in {user.organization_id for user in changed}:
+            _links_changed(
+                organization_id,
+                [u.pk for u in changed if u.organization_id == organization_id],
+            )
+    logger.info("user statuses changed: %s", len(changed))
