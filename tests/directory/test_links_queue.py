@@ -1,0 +1,109 @@
+import pytest
+from django.conf import settings
+
+from directory.links_queue import (
+    EVERYONE,
+    FULL_RUN_ABOVE,
+    MemoryPending,
+    RedisPending,
+    links_request,
+    links_sweep,
+    pending_store,
+)
+from directory.models import DirectoryUser
+from directory.models_links import LinkStatus
+from directory.services import directory_create
+from tests.factories import UserFactory
+
+
+@pytest.fixture(params=["redis", "memory"])
+def store(request):
+    if request.param == "memory":
+        return MemoryPending()
+    return RedisPending(settings.REDIS_URL, f"tests-links-{request.node.name}")
+
+
+def _clean(store, organization_id):
+    store.done(organization_id, store.claim(organization_id))
+    store.clear_queued(organization_id)
+
+
+def test_pending_claim_takes_what_was_noted(store):
+    _clean(store, 1)
+    store.add(1, ["3", "5"])
+    store.add(1, ["5", "8"])
+
+    claim = store.claim(1)
+
+    assert claim.user_ids == [3, 5, 8]
+
+
+def test_pending_everyone_claims_whole_organization(store):
+    _clean(store, 1)
+    store.add(1, ["3"])
+    store.add(1, [EVERYONE])
+
+    assert store.claim(1).user_ids is None
+
+
+def test_pending_many_people_claim_whole_organization(store):
+    _clean(store, 1)
+    store.add(1, [str(n) for n in range(FULL_RUN_ABOVE + 1)])
+
+    assert store.claim(1).user_ids is None
+
+
+def test_pending_done_keeps_what_was_noted_during_the_run(store):
+    _clean(store, 1)
+    store.add(1, ["3", "5"])
+    claim = store.claim(1)
+    store.add(1, ["5", "9"])
+
+    store.done(1, claim)
+
+    assert store.claim(1).user_ids == [5, 9]
+
+
+def test_pending_organizations_apart(store):
+    _clean(store, 1)
+    _clean(store, 2)
+    store.add(1, ["3"])
+
+    assert (store.claim(1).user_ids, store.claim(2).empty) == ([3], True)
+
+
+def test_pending_queued_marker_once_until_cleared(store):
+    _clean(store, 1)
+
+    first, second = store.mark_queued(1), store.mark_queued(1)
+    store.clear_queued(1)
+
+    assert (first, second, store.mark_queued(1)) == (True, False, True)
+
+
+def test_links_request_without_directory_queues_nothing(organization):
+    queued = links_request(organization_id=organization.pk, user_ids=[1])
+
+    assert queued is False
+    assert pending_store().claim(organization.pk).empty is True
+
+
+def test_links_sweep_resolves_what_a_killed_run_left(entitled):
+    directory, _ = directory_create(
+        organization=entitled, provider="okta-scim-v2", actor="operator"
+    )
+    boss = UserFactory(organization=entitled, email="boss@acme.example")
+    ada = UserFactory(organization=entitled, email="ada@acme.example")
+    DirectoryUser.objects.create(directory=directory, user_name=boss.email, user=boss)
+    DirectoryUser.objects.create(
+        directory=directory, user_name=ada.email, user=ada, manager_ref=boss.email
+    )
+    pending_store().add(entitled.pk, [str(ada.pk)])
+
+    swept = links_sweep()
+
+    ada.refresh_from_db()
+    assert swept >= 1
+    assert ada.manager == boss
+    assert LinkStatus.objects.get(organization=entitled).runs == 1
+    assert pending_store().claim(entitled.pk).empty is True
