@@ -1,5 +1,14 @@
 from django.apps import AppConfig
 
+# Scheduled pull syncs: every few minutes, queue the HR directories whose own
+# interval (hourly by default) has passed.
+BEAT_SCHEDULE = {
+    "directory-sync-due": {
+        "task": "directory.sync_due",
+        "schedule": 5 * 60,
+    },
+}
+
 
 class DirectoryConfig(AppConfig):
     name = "directory"
@@ -7,3 +16,6 @@ class DirectoryConfig(AppConfig):
 
     def ready(self):
         from directory import receivers  # noqa: F401
+        from progression.celery import beat_schedule_add
+
+        beat_schedule_add(BEAT_SCHEDULE)

@@ -121,18 +121,20 @@ def pull_directory_groups_set(
 ) -> Directory:
     """Choose the Google Workspace groups whose members are provisioned.
 
-    The ids are checked against the customer's groups as Google lists them now.
+    Groups are named by id or email, and checked against the customer's
+    groups as Google lists them now.
     """
-    available = {
-        group.id: group for group in pull_directory_groups_list(directory=directory)
-    }
-    unknown = [group_id for group_id in group_ids if group_id not in available]
-    if unknown:
+    available = {}
+    for group in pull_directory_groups_list(directory=directory):
+        available[group.id] = available[group.email.lower()] = group
+    keys = [str(key).strip() for key in group_ids]
+    if any(key not in available and key.lower() not in available for key in keys):
         raise ValidationFailedError(GROUP_UNKNOWN, code="group_unknown")
-    chosen = [
-        {"id": g.id, "email": g.email, "name": g.name}
-        for g in (available[group_id] for group_id in dict.fromkeys(group_ids))
-    ]
+    picked = {}
+    for key in keys:
+        group = available.get(key) or available[key.lower()]
+        picked[group.id] = {"id": group.id, "email": group.email, "name": group.name}
+    chosen = list(picked.values())
 
     with transaction.atomic():
         before = [group["email"] for group in directory.sync_groups]
