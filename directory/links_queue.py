@@ -61,6 +61,21 @@ def _claim(sequence: int, members) -> Claim:
     return Claim(sequence, sorted(int(member) for member in members))
 
 
+# Noting and claiming are each one script, so Redis runs them one after the
+# other: a claim never sees a sequence number whose members are not added yet.
+_ADD_SCRIPT = """
+local sequence = redis.call('INCR', KEYS[1])
+for _, member in ipairs(ARGV) do
+    redis.call('ZADD', KEYS[2], sequence, member)
+end
+return sequence
+"""
+_CLAIM_SCRIPT = """
+local sequence = tonumber(redis.call('GET', KEYS[1]) or '0')
+return {sequence, redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', sequence)}
+"""
+
+
 class RedisPending:
     """Pending changes in Redis: a sorted set per organisation, scored by sequence."""
 
@@ -69,23 +84,23 @@ class RedisPending:
 
         self.client = redis.Redis.from_url(url)
         self.prefix = f"{prefix}:links"
+        self._add = self.client.register_script(_ADD_SCRIPT)
+        self._claim = self.client.register_script(_CLAIM_SCRIPT)
 
     def _key(self, organization_id: int, what: str) -> str:
         return f"{self.prefix}:{organization_id}:{what}"
 
     def add(self, organization_id: int, members: list[str]) -> None:
-        sequence = self.client.incr(f"{self.prefix}:sequence")
-        self.client.zadd(
-            self._key(organization_id, "pending"),
-            dict.fromkeys(members, sequence),
+        self._add(
+            keys=[f"{self.prefix}:sequence", self._key(organization_id, "pending")],
+            args=members,
         )
 
     def claim(self, organization_id: int) -> Claim:
-        sequence = int(self.client.get(f"{self.prefix}:sequence") or 0)
-        members = self.client.zrangebyscore(
-            self._key(organization_id, "pending"), "-inf", sequence
+        sequence, members = self._claim(
+            keys=[f"{self.prefix}:sequence", self._key(organization_id, "pending")]
         )
-        return _claim(sequence, (member.decode() for member in members))
+        return _claim(int(sequence), (member.decode() for member in members))
 
     def done(self, organization_id: int, claim: Claim) -> None:
         self.client.zremrangebyscore(
