@@ -15,12 +15,16 @@ the connection's own organisation, or a clear refusal:
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.utils.http import http_date
 
 from billing.entitlements import entitlement
 from progression import services as people
@@ -227,6 +231,7 @@ def identity_sign_in(
             user = identity_resolve(identity, granted=granted)
             login(request, user, backend="progression.auth.ActiveUserBackend")
             request.session["sso_connection_id"] = connection.pk
+            request.session.save()
             _attempt(identity, LoginAttempt.Outcome.SIGNED_IN, user=user)
     except SignInRefusedError as exc:
         security_logger.warning(
@@ -238,7 +243,37 @@ def identity_sign_in(
     logger.info(
         "sso sign-in", extra={"connection_id": connection.pk, "user_id": user.pk}
     )
-    return HttpResponseRedirect(next_url)
+    response = HttpResponseRedirect(next_url)
+    _session_cookie_set(request, response)
+    return response
+
+
+def _session_cookie_set(request, response) -> None:
+    """Hand out the cookie of the session saved with the sign-in.
+
+    This is what the session middleware does for a changed session, minus the
+    second save: the session row was written complete inside the sign-in's
+    transaction, so the middleware is told there is nothing left to save.
+    """
+    session = request.session
+    if session.get_expire_at_browser_close():
+        max_age = expires = None
+    else:
+        max_age = session.get_expiry_age()
+        expires = http_date(time.time() + max_age)
+    response.set_cookie(
+        settings.SESSION_COOKIE_NAME,
+        session.session_key,
+        max_age=max_age,
+        expires=expires,
+        domain=settings.SESSION_COOKIE_DOMAIN,
+        path=settings.SESSION_COOKIE_PATH,
+        secure=settings.SESSION_COOKIE_SECURE or None,
+        httponly=settings.SESSION_COOKIE_HTTPONLY or None,
+        samesite=settings.SESSION_COOKIE_SAMESITE,
+    )
+    patch_vary_headers(response, ("Cookie",))
+    session.modified = False
 
 
 def _attempt(identity: VerifiedIdentity, outcome: str, *, reason="", user=None):

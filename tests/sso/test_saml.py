@@ -5,6 +5,8 @@ import base64
 import datetime as dt
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from sso import saml, services
@@ -424,3 +426,18 @@ def test_single_logout_ends_only_a_session_of_this_connection(client, connection
 
     assert still_in == 200
     assert client.get("/").status_code == 302
+
+
+def test_sign_in_session_cookie_is_http_only_lax_and_complete(client, connection, ada):
+    request_id = start(client, connection)
+
+    response = respond(client, connection, request_id)
+
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
+    assert "Cookie" in response["Vary"]
+    session = Session.objects.get(session_key=cookie.value).get_decoded()
+    assert session["_auth_user_id"] == str(ada.pk)
+    assert session["sso_connection_id"] == connection.pk
