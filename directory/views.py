@@ -12,9 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from billing.entitlements import entitlement
-from directory import services
+from directory import services, views_sync
 from directory.guides import GUIDES, base_url_for
 from directory.models import (
+    HR_PROVIDERS,
     Directory,
     DirectoryGroup,
     DirectoryRequest,
@@ -54,7 +55,8 @@ def index(request):
     context = {
         "section": "directory",
         "directories": directories,
-        "providers": Provider.choices,
+        "providers": [c for c in Provider.choices if c[0] not in HR_PROVIDERS],
+        "hr_providers": views_sync.hr_providers(),
         "entitlement": entitlement(request.user.organization_id),
     }
     return render(request, "directory/index.html", context)
@@ -75,6 +77,9 @@ def _token_page(request, directory, token, *, created):
 @admin_required
 @require_POST
 def create(request):
+    if request.POST.get("provider") in HR_PROVIDERS:
+        # An HR system has credentials, not a SCIM token.
+        return views_sync.create(request)
     answer = entitlement(request.user.organization_id)
     if not answer.available:
         messages.error(request, answer.message)
@@ -95,6 +100,8 @@ def create(request):
 @admin_required
 def detail(request, pk):
     directory = _directory(request, pk)
+    if directory.is_pull:
+        return views_sync.detail(request, pk)
     users = DirectoryUser.objects.filter(directory=directory, deleted_at__isnull=True)
     counts = users.aggregate(
         active=Count("pk", filter=Q(user__status=User.Status.ACTIVE)),
@@ -129,6 +136,9 @@ def rotate(request, pk):
 def state(request, pk):
     directory = _directory(request, pk)
     wanted = request.POST.get("state", "")
+    if directory.is_pull and wanted == Directory.State.ACTIVE:
+        # Activation tests the connection (and for Google needs its groups).
+        return views_sync.activate(request, pk)
     try:
         services.directory_state_set(
             directory=directory, state=wanted, actor=request.user
