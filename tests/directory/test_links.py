@@ -641,3 +641,47 @@ def test_links_subset_run_matches_full_run(sync, entitled):
     }
     assert after_partial_issues == issues(entitled)
     assert person(b).manager == person(a)
+
+
+def test_links_person_moving_team_without_title_drops_position(sync, entitled):
+    sales = team(entitled, "Sales", "Lead")
+    support = team(entitled, "Support")
+    report = sync.create("ada@acme.example", department="Sales")
+    services.user_update(
+        user=person(report), actor=None, team=sales, position=sales.positions.get()
+    )
+
+    sync.set_department(report, "Support")
+
+    user = person(report)
+    assert (user.team, user.position) == (support, None)
+    assert issues(entitled) == []
+
+
+def test_links_manager_id_shared_by_two_directory_users_flagged(sync, entitled):
+    sync.create("one@acme.example", externalId="E-1")
+    sync.create("two@acme.example", externalId="E-1")
+
+    report = sync.create("ada@acme.example", manager={"value": "E-1"})
+
+    assert person(report).manager is None
+    assert issues(entitled) == [
+        (
+            "ada@acme.example",
+            "manager",
+            REASONS["manager_ambiguous"].format(value="E-1"),
+        )
+    ]
+
+
+def test_links_archived_person_keeps_links_and_loses_issues(sync, entitled):
+    sales = team(entitled, "Sales")
+    report = sync.create("ada@acme.example", department="Sales")
+    sync.set_department(report, "Marketing")
+    flagged = len(issues(entitled))
+
+    sync.deactivate(report)
+
+    assert flagged == 1
+    assert person(report).team == sales
+    assert issues(entitled) == []
