@@ -295,11 +295,10 @@ def bench_http(connection, responses, port, workers, concurrency) -> dict:
         def insert(session, _item):
             return session.post(insert_url, timeout=10).status_code == 200
 
-        def sign_in(_session, encoded):
-            import requests
-
-            # A fresh client per sign-in: each ends with a new session.
-            answer = requests.post(
+        def sign_in(session, encoded):
+            # Each sign-in starts without cookies and ends with a new session.
+            session.cookies.clear()
+            answer = session.post(
                 acs_url,
                 data={"SAMLResponse": encoded},
                 allow_redirects=False,
