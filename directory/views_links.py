@@ -10,6 +10,7 @@ from django.db.models import Count, F, Min, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import render
 
+from directory.links_queue import pending_store
 from directory.models_links import REASONS, LinkIssue, LinkStatus
 from progression.access import admin_required
 
@@ -18,6 +19,9 @@ PAGE_SIZE = 50
 PEOPLE_SHOWN = 5
 NO_ISSUES = "Every manager, team and position the directories send is linked."
 NEVER_RESOLVED = "Links have not been resolved yet."
+WAITING = (
+    "Recent changes are waiting to be resolved; this page shows the state before them."
+)
 HINTS = {
     LinkIssue.Kind.MANAGER: (
         "Check the manager in the directory: it must name someone the "
@@ -99,6 +103,7 @@ def sync_issues(request):
         "kinds": LinkIssue.Kind.choices,
         "counts": {value: counts.get(value, 0) for value in LinkIssue.Kind.values},
         "status": LinkStatus.objects.filter(organization_id=organization_id).first(),
+        "waiting": WAITING if not pending_store().claim(organization_id).empty else "",
         "query_string": f"kind={kind}" if kind else "",
         "no_issues": NO_ISSUES,
         "never_resolved": NEVER_RESOLVED,

@@ -3,9 +3,10 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from directory.links import links_resolve
+from directory.links_queue import links_forget, pending_store
 from directory.models import DirectoryUser
 from directory.services import directory_create
-from directory.views_links import NEVER_RESOLVED, NO_ISSUES
+from directory.views_links import NEVER_RESOLVED, NO_ISSUES, WAITING
 from progression import services
 from progression.access import ADMINS_ONLY
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
@@ -53,6 +54,7 @@ def test_sync_issues_lists_reasons_and_people(admin_client, acme_issues):
     assert "no person matches manager &#x27;E-404&#x27;" in content
     assert content.count("ada@acme.example") == 2
     assert "since links were last resolved" in content
+    assert WAITING not in content
 
 
 def test_sync_issues_filters_by_kind(admin_client, acme_issues):
@@ -115,3 +117,14 @@ def test_sync_issues_anonymous_sent_to_sign_in(client):
     response = client.get(url())
 
     assert response.status_code == 302
+
+
+def test_sync_issues_says_when_changes_wait(admin_client, organization, acme_issues):
+    pending_store().add(organization.pk, ["*"])
+
+    try:
+        response = admin_client.get(url())
+    finally:
+        links_forget(organization_id=organization.pk)
+
+    assert WAITING in response.content.decode()
