@@ -133,6 +133,9 @@ class DirectoryUser(models.Model):
     department = models.CharField(max_length=200, blank=True)
     title = models.CharField(max_length=200, blank=True)
     active = models.BooleanField(default=True)
+    # Pull syncs: a digest of the record as last applied, so that an identical
+    # record is recognised without reading the rest of the row.
+    record_digest = models.CharField(max_length=64, blank=True)
     # DELETE from the IdP: hidden from SCIM, the person archived, the row kept.
     deleted_at = models.DateTimeField(null=True, blank=True)
     user = models.ForeignKey(
@@ -329,12 +332,13 @@ class SyncStagedRecord(models.Model):
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="+")
     # The upper-cased userName: the order reconciliation walks and its key.
     key = models.CharField(max_length=255)
+    digest = models.CharField(max_length=64, default="")
     fields = models.JSONField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["run", "key"], name="syncstaged_unique"),
-        ]
+        # Not unique: a provider that lists one person twice is read once, the
+        # first time, by the key-ordered walk of reconciliation.
+        indexes = [models.Index(fields=["run", "key", "id"], name="syncstaged_idx")]
 
     def __str__(self):
         return self.key

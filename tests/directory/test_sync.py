@@ -622,6 +622,27 @@ def test_sync_people_no_longer_listed_are_archived(hr, directory):
     assert grace.archived_reason == "No longer listed by the directory."
 
 
+def test_sync_person_listed_again_is_reactivated(hr, directory):
+    hr.hire(1, "Ada", "Lovelace")
+    hr.hire(2, "Grace", "Hopper")
+    sync(directory)
+    account = person(hr, directory, 2).pk
+    if isinstance(hr, Google):
+        hr.fake.members[hr.group].remove(("USER", "2"))
+        sync(directory)
+        hr.fake.members[hr.group].append(("USER", "2"))
+    else:
+        gone = hr.fake.get(hr.key(2))
+        _unlist(hr, 2)
+        sync(directory)
+        hr.fake.add(gone)
+
+    run = sync(directory)
+
+    grace = person(hr, directory, 2)
+    assert (run.reactivated, grace.pk, grace.status) == (1, account, "active")
+
+
 def _unlist(hr, pid):
     if isinstance(hr, Google):
         hr.fake.members[hr.group].remove(("USER", str(pid)))

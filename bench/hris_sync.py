@@ -1,0 +1,406 @@
+"""Benchmark a pull sync on PostgreSQL: 50,000 employees from a fake Gusto.
+
+A fake Gusto API (the test suite's own, `tests/peers/hris/gusto.py`) serves
+`--users` employees, 100 a page, from a separate process so that serving
+does not compete with the sync for the interpreter. The script creates its
+own database and times, in the same run:
+
+- a bare `bulk_create` of the same number of users (rolled back), the floor
+  a first sync is compared with;
+- a first sync of an empty directory: every page fetched and staged, then
+  every person created with their directory record and an audit event;
+- a re-sync after `--changed` (1%) of the employees changed: renamed, a new
+  work email, terminated, or moved to another department.
+
+Each line gives wall time, SQL statements and the peak of Python memory
+traced by `tracemalloc` during that step. A first sync of a directory a tenth
+the size is also measured, so the peaks can be compared: memory must follow the page
+size, not the directory size. The script checks the outcome (people created,
+updated and archived) and exits 1 on a difference, or when a target is
+missed: first sync within 5 times the bare insert, re-sync within a third of
+the first sync.
+
+Usage: python bench/hris_sync.py [--users N] [--changed F] [--json] [--keep]
+See bench/README.md for how to read the output.
+"""
+
+import argparse
+import cProfile
+import json
+import multiprocessing
+import os
+import pstats
+import random
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+from people_data import FIRST_NAMES, SURNAMES
+from people_page import (
+    _DATABASE_NAME_RE,
+    _PROTECTED,
+    BenchError,
+    database_drop,
+    database_recreate,
+    django_setup,
+    server_urls,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATABASE = "bench_hris_sync"
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+DEPARTMENTS = 40
+FIRST_SYNC_TARGET = 5.0
+RESYNC_TARGET = 1 / 3
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description="Time a pull sync.")
+    parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--changed", type=float, default=0.01)
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--json", action="store_true", help="machine output")
+    parser.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="time without tracemalloc (no peak memory)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="print a profile of the first sync"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the database in place"
+    )
+    args = parser.parse_args(argv)
+    if args.users < 100 or not 0 < args.changed < 0.5:
+        raise BenchError("--users must be >= 100 and --changed between 0 and 0.5")
+    name = args.database
+    if not _DATABASE_NAME_RE.match(name) or name in _PROTECTED:
+        raise BenchError(f"{name!r} is not a database the benchmark may use")
+    if name.startswith("test"):
+        raise BenchError(f"{name!r} looks like a test database; choose another")
+    return args
+
+
+def _employees(size: int, seed: int, domain: str) -> list[dict]:
+    from tests.peers.hris.gusto import employee
+
+    rng = random.Random(seed)
+    people = []
+    for index in range(size):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+        record = employee(
+            first,
+            last,
+            uuid=f"00000000-0000-4000-8000-{index:012d}",
+            department=f"Department {rng.randrange(DEPARTMENTS)}",
+            jobs=[{"title": "Engineer", "primary": True}],
+        )
+        record["work_email"] = f"{first}.{last}.{index}@{domain}".lower()
+        record["email"] = f"{first}.{last}.{index}@home.example".lower()
+        if index:
+            record["manager_uuid"] = people[(index - 1) // 8]["uuid"]
+        people.append(record)
+    return people
+
+
+def _mutate(people: list[dict], share: float, seed: int) -> dict:
+    """Change `share` of the people in four ways; returns how many of each."""
+    rng = random.Random(seed + 1)
+    chosen = rng.sample(range(1, len(people)), int(len(people) * share))
+    kinds = {"renamed": 0, "email": 0, "terminated": 0, "moved": 0}
+    for n, index in enumerate(chosen):
+        person = people[index]
+        kind = list(kinds)[n % 4]
+        kinds[kind] += 1
+        if kind == "renamed":
+            person["first_name"] += "x"
+        elif kind == "email":
+            person["work_email"] = person["work_email"].replace("@", ".new@")
+        elif kind == "terminated":
+            person["terminated"] = True
+            person["terminations"] = [{"effective_date": "2024-01-31"}]
+        else:
+            person["department"] = "Department moved"
+    return kinds
+
+
+def _serve(conn, size, seed, domain):
+    """The fake's process: serve, and apply what the parent asks for."""
+    from tests.peers.hris.gusto import FakeGusto
+
+    fake = FakeGusto()
+    fake.add(*_employees(size, seed, domain))
+    fake.start()
+    conn.send({"url": fake.url, "tokens": fake.issue(), "fake": _identity(fake)})
+    while True:
+        command, argument = conn.recv()
+        if command == "mutate":
+            conn.send(_mutate(fake.employees, argument, seed))
+        else:
+            fake.stop()
+            conn.send("stopped")
+            return
+
+
+def _identity(fake) -> dict:
+    return {
+        "company_uuid": fake.company_uuid,
+        "client_id": fake.client_id,
+        "client_secret": fake.client_secret,
+    }
+
+
+class Counter:
+    """Counts SQL statements without keeping them."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+TRACE = True
+
+
+def measure(step):
+    """Run `step()`; its result, seconds, statements and traced peak in MB."""
+    from django.db import connection
+
+    counter = Counter()
+    if TRACE:
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        result = step()
+    seconds = time.perf_counter() - started
+    peak = 0
+    if TRACE:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return result, {
+        "seconds": round(seconds, 3),
+        "queries": counter.count,
+        "peak_mb": round(peak / 1e6, 1),
+    }
+
+
+def bare_insert(organization, size: int, domain: str) -> None:
+    """The floor: the same number of users in one bulk_create, rolled back."""
+    from django.db import transaction
+
+    from progression.models import User
+
+    with transaction.atomic():
+        users = []
+        for index in range(size):
+            user = User(
+                organization=organization,
+                email=f"bare.{index}@{domain}",
+                first_name="Bare",
+                last_name=f"User {index}",
+                source=User.Source.DIRECTORY,
+            )
+            user.set_unusable_password()
+            users.append(user)
+        User.objects.bulk_create(users, batch_size=1000)
+        transaction.set_rollback(True)
+
+
+def run(args) -> dict:
+    maintenance_url, database_url = server_urls(args.database)
+    database_recreate(maintenance_url, args.database)
+    try:
+        return _run(args, database_url)
+    finally:
+        if not args.keep:
+            database_drop(maintenance_url, args.database)
+
+
+def _run(args, database_url):
+    os.environ["OUTBOUND_ALLOWED_HOSTS"] = "127.0.0.1"
+    django_setup(database_url)
+    from billing.services import subscription_set
+    from directory.models import Directory, SyncRun
+    from directory.sync import (
+        directory_sync,
+        pull_directory_create,
+        pull_directory_test,
+    )
+    from progression import services
+    from progression.celery import app as celery_app
+    from progression.models import User
+
+    # Link resolution is queued, not run: it is not part of the sync.
+    celery_app.conf.task_always_eager = False
+    domain = "bench.example"
+    parent, child = multiprocessing.get_context("fork").Pipe()
+    server = multiprocessing.get_context("fork").Process(
+        target=_serve, args=(child, args.users, args.seed, domain), daemon=True
+    )
+    server.start()
+    hello = parent.recv()
+
+    organization = services.organization_create(name="Bench Sync", slug="bench-sync")
+    subscription_set(
+        organization=organization,
+        plan="scale",
+        period="annual",
+        seats=max(50, args.users),
+        actor="operator",
+    )
+    directory = pull_directory_create(
+        organization=organization,
+        provider="gusto",
+        credentials={**hello["fake"], **hello["tokens"]},
+        base_url=hello["url"],
+        actor="operator",
+    )
+    Directory.objects.filter(pk=directory.pk).update(
+        state=Directory.State.ACTIVE, archive_threshold_people=args.users
+    )
+
+    def sync():
+        directory.refresh_from_db()
+        return directory_sync(directory=directory, trigger=SyncRun.Trigger.OPERATOR)
+
+    result = {"users": args.users}
+    # One connection test first, so that code loaded on first use (the
+    # connector, the HTTP client) is not counted in the first step's peak.
+    pull_directory_test(directory=directory)
+    _, result["bare_insert"] = measure(
+        lambda: bare_insert(organization, args.users, domain)
+    )
+    profile = cProfile.Profile()
+    first, result["first_sync"] = measure(
+        (lambda: profile.runcall(sync)) if args.profile else sync
+    )
+    parent.send(("mutate", args.changed))
+    kinds = parent.recv()
+    resync, result["resync"] = measure(sync)
+    if args.profile:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+    result["changes"] = kinds
+
+    problems = []
+    if (first.state, first.created) != (SyncRun.State.SUCCEEDED, args.users):
+        problems.append(f"first sync {first.state}, created {first.created}")
+    expected_updated = kinds["renamed"] + kinds["email"] + kinds["moved"]
+    got = (resync.state, resync.updated, resync.archived, resync.created)
+    if got != (SyncRun.State.SUCCEEDED, expected_updated, kinds["terminated"], 0):
+        problems.append(f"re-sync {got}, expected {expected_updated} updated")
+    archived = User.objects.filter(
+        organization=organization, status=User.Status.ARCHIVED
+    ).count()
+    if archived != kinds["terminated"]:
+        problems.append(f"{archived} archived, expected {kinds['terminated']}")
+
+    parent.send(("stop", None))
+    parent.recv()
+    server.join(timeout=10)
+
+    # A directory a tenth the size, in another organisation: the peaks of the
+    # two first syncs should be close, since memory follows the page size.
+    small_size = args.users // 10
+    small_parent, small_child = multiprocessing.get_context("fork").Pipe()
+    small_server = multiprocessing.get_context("fork").Process(
+        target=_serve,
+        args=(small_child, small_size, args.seed, "small.example"),
+        daemon=True,
+    )
+    small_server.start()
+    small_hello = small_parent.recv()
+    small_org = services.organization_create(name="Bench Small", slug="bench-small")
+    subscription_set(
+        organization=small_org,
+        plan="scale",
+        period="annual",
+        seats=50,
+        actor="operator",
+    )
+    small = pull_directory_create(
+        organization=small_org,
+        provider="gusto",
+        credentials={**small_hello["fake"], **small_hello["tokens"]},
+        base_url=small_hello["url"],
+        actor="operator",
+    )
+    Directory.objects.filter(pk=small.pk).update(state=Directory.State.ACTIVE)
+    small_run, result["small_first_sync"] = measure(
+        lambda: directory_sync(directory=small, trigger=SyncRun.Trigger.OPERATOR)
+    )
+    result["small_first_sync"]["users"] = small_size
+    if small_run.created != small_size:
+        problems.append(f"small first sync created {small_run.created}")
+    small_parent.send(("stop", None))
+    small_parent.recv()
+    small_server.join(timeout=10)
+
+    bare = result["bare_insert"]["seconds"]
+    result["first_sync_ratio"] = round(result["first_sync"]["seconds"] / bare, 2)
+    result["resync_ratio"] = round(
+        result["resync"]["seconds"] / result["first_sync"]["seconds"], 3
+    )
+    if result["first_sync_ratio"] > FIRST_SYNC_TARGET:
+        problems.append(f"first sync {result['first_sync_ratio']}x the bare insert")
+    if result["resync_ratio"] > RESYNC_TARGET:
+        problems.append(f"re-sync {result['resync_ratio']} of the first sync")
+    result["problems"] = problems
+    return result
+
+
+def report_print(result) -> None:
+    print(f"Pull sync of {result['users']:,} employees (fake Gusto, 100 a page)")
+    print(f"{'step':<32}{'seconds':>10}{'queries':>10}{'peak MB':>10}")
+    rows = [
+        ("bare bulk_create", result["bare_insert"]),
+        ("first sync", result["first_sync"]),
+        ("re-sync, changed", result["resync"]),
+        (
+            f"first sync of {result['small_first_sync']['users']:,}",
+            result["small_first_sync"],
+        ),
+    ]
+    for label, row in rows:
+        print(
+            f"{label:<32}{row['seconds']:>10.2f}{row['queries']:>10,}"
+            f"{row['peak_mb']:>10.1f}"
+        )
+    print(
+        f"first sync / bare insert: {result['first_sync_ratio']}x "
+        f"(target <= {FIRST_SYNC_TARGET}x)"
+    )
+    print(
+        f"re-sync / first sync: {result['resync_ratio']} "
+        f"(target <= {RESYNC_TARGET:.3f}); changes: {result['changes']}"
+    )
+    for problem in result["problems"]:
+        print(f"FAILED: {problem}")
+
+
+def main(argv=None) -> int:
+    global TRACE
+    try:
+        args = parse_args(argv)
+        TRACE = not args.no_trace
+        result = run(args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        report_print(result)
+    return EXIT_FAILED if result["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
