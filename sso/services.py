@@ -151,6 +151,7 @@ def connection_idp_set(
         connection.save()
         for info in infos:
             _certificate_store(connection, info, IdpCertificate.Source.MANUAL)
+        _certificates_changed(connection)
         _audit(
             connection, actor, "sso.connection.idp_set", before, _snapshot(connection)
         )
@@ -185,6 +186,7 @@ def connection_metadata_apply(
         ).delete()
         for info in infos:
             _certificate_store(connection, info, IdpCertificate.Source.METADATA)
+        _certificates_changed(connection)
         _audit(
             connection,
             actor,
@@ -224,6 +226,13 @@ def connection_metadata_refresh(*, connection: Connection) -> bool:
     return True
 
 
+def _certificates_changed(connection: Connection) -> None:
+    """Move `updated_at` with every certificate change: cached SAML settings
+    are keyed on it."""
+    connection.updated_at = timezone.now()
+    Connection.objects.filter(pk=connection.pk).update(updated_at=connection.updated_at)
+
+
 def _certificate_store(connection, info, source) -> IdpCertificate:
     certificate, _ = IdpCertificate.objects.get_or_create(
         connection=connection,
@@ -258,6 +267,7 @@ def certificate_add(
             certificate = _certificate_store(
                 connection, info, IdpCertificate.Source.MANUAL
             )
+            _certificates_changed(connection)
             _audit(
                 connection,
                 actor,
@@ -285,6 +295,7 @@ def certificate_remove(*, certificate: IdpCertificate, actor: Actor) -> None:
             before={"fingerprint": certificate.fingerprint_sha256},
         )
         certificate.delete()
+        _certificates_changed(connection)
 
 
 def connection_settings_set(

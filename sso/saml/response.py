@@ -180,19 +180,11 @@ _settings_lock = threading.Lock()
 def _settings(connection, *, sp_only: bool = False) -> OneLogin_Saml2_Settings:
     """python3-saml's settings for a connection, built once per version of it.
 
-    Building them parses every certificate; the key holds everything they are
-    made of, so any change to the connection or its certificates builds anew.
+    Building them parses every certificate. Every change to a connection or
+    its certificates moves `updated_at` (see `sso.services`), so the key
+    names one version; the certificates are read only when it is new.
     """
-    certificates = tuple(
-        (c.pk, c.fingerprint_sha256) for c in connection.certificates.all()
-    )
-    key = (
-        connection.pk,
-        connection.updated_at,
-        certificates,
-        connection.acs_url,
-        sp_only,
-    )
+    key = (connection.pk, connection.updated_at, connection.acs_url, sp_only)
     cached = _settings_cache.get(key)
     if cached is not None:
         return cached
@@ -204,6 +196,11 @@ def _settings(connection, *, sp_only: bool = False) -> OneLogin_Saml2_Settings:
             _settings_cache.clear()
         _settings_cache[key] = built
     return built
+
+
+def _has_certificates(settings_object) -> bool:
+    multi = settings_object.get_idp_data().get("x509certMulti") or {}
+    return bool(multi.get("signing"))
 
 
 def sp_metadata_xml(connection) -> str:
@@ -254,9 +251,11 @@ class ResponseCheck:
     def __init__(self, connection, saml_response: str):
         self.connection = connection
         _decode(saml_response)
-        if not connection.idp_entity_id or not connection.certificates.all():
+        if not connection.idp_entity_id:
             raise SamlRejectedError("not_configured")
         self._settings = _settings(connection)
+        if not _has_certificates(self._settings):
+            raise SamlRejectedError("not_configured")
         try:
             self._response = OneLogin_Saml2_Response(self._settings, saml_response)
         except Exception as exc:  # noqa: BLE001 - any parse failure is a refusal

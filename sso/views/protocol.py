@@ -37,9 +37,7 @@ BODY_TOO_LARGE = "The sign-in message is too large."
 
 def _connection(public_id: str) -> Connection:
     return get_object_or_404(
-        Connection.objects.select_related("organization").prefetch_related(
-            "certificates"
-        ),
+        Connection.objects.select_related("organization"),
         public_id=public_id,
         protocol=Connection.Protocol.SAML,
     )

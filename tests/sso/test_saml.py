@@ -441,3 +441,21 @@ def test_sign_in_session_cookie_is_http_only_lax_and_complete(client, connection
     session = Session.objects.get(session_key=cookie.value).get_decoded()
     assert session["_auth_user_id"] == str(ada.pk)
     assert session["sso_connection_id"] == connection.pk
+
+
+def test_acs_certificate_change_takes_effect_at_once(client, connection, ada):
+    first = respond(client, connection, start(client, connection))
+    old = connection.certificates.get()
+    services.certificate_add(
+        connection=connection, actor="operator", pem=signing_key("rotated")[0]
+    )
+    services.certificate_remove(certificate=old, actor="operator")
+
+    with_old_key = respond(client, connection, start(client, connection))
+    refused_reason = reason(connection)
+    with_new_key = respond(client, connection, start(client, connection), key="rotated")
+
+    assert first.status_code == 302
+    assert with_old_key.status_code == 403
+    assert refused_reason == "signature_invalid"
+    assert with_new_key.status_code == 302
