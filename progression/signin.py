@@ -3,15 +3,19 @@
 The sign-in page asks for an email first. Apps that offer other ways in (SSO)
 register a discoverer here when they load; a discoverer returns the URL that
 starts that person's sign-in, or None. With no discoverer answering, the person
-signs in with a password.
+signs in with a password, unless a registered password policy says their
+organisation requires another way in.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest
 
 Discoverer = Callable[[HttpRequest, str], str | None]
+PasswordPolicy = Callable[[Any], bool]
 _discoverers: list[Discoverer] = []
+_password_policies: list[PasswordPolicy] = []
 
 
 def register_discoverer(discoverer: Discoverer) -> None:
@@ -26,3 +30,14 @@ def discover(request: HttpRequest, email: str) -> str | None:
         if url:
             return url
     return None
+
+
+def register_password_policy(policy: PasswordPolicy) -> None:
+    """Add a rule that says whether a person may sign in with a password."""
+    if policy not in _password_policies:
+        _password_policies.append(policy)
+
+
+def password_allowed(user) -> bool:
+    """Say whether every registered policy lets this person use a password."""
+    return all(policy(user) for policy in _password_policies)

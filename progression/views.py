@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("progression.security")
 
 SIGNIN_FAILED = "That email and password do not match an active account."
+SSO_REQUIRED = (
+    "Your organisation signs in with single sign-on. Go back and continue with "
+    "your work email to be sent to your identity provider."
+)
 MANAGER_NOT_FOUND = "No one in your organisation has that manager email."
 
 
@@ -125,11 +129,17 @@ def signin_password(request):
             username=form.cleaned_data["email"],
             password=form.cleaned_data["password"],
         )
-        if user is not None:
+        if user is not None and signin_registry.password_allowed(user):
             login(request, user)
             return HttpResponseRedirect(_next_url(request))
-        security_logger.warning("password sign-in refused")
-        error = SIGNIN_FAILED
+        if user is not None:
+            security_logger.warning(
+                "password sign-in refused: sso required", extra={"user_id": user.pk}
+            )
+            error = SSO_REQUIRED
+        else:
+            security_logger.warning("password sign-in refused")
+            error = SIGNIN_FAILED
     return render(
         request,
         "progression/signin_password.html",

@@ -18,19 +18,11 @@ class SsoConfig(AppConfig):
     verbose_name = "Single sign-on"
 
     def ready(self):
-        from progression import signin
-        from progression.celery import app
-        from progression.signin import register_discoverer
+        from progression.celery import beat_schedule_add
+        from progression.signin import register_discoverer, register_password_policy
         from sso.discovery import connection_for_email
+        from sso.services import password_sign_in_allowed
 
         register_discoverer(connection_for_email)
-        # "Require SSO" needs the password form to ask; the core's sign-in
-        # registry offers the hook once it has one.
-        register_policy = getattr(signin, "register_password_policy", None)
-        if register_policy is not None:
-            from sso.services import password_sign_in_allowed
-
-            register_policy(password_sign_in_allowed)
-        schedule = dict(app.conf.beat_schedule or {})
-        schedule.update(BEAT_SCHEDULE)
-        app.conf.beat_schedule = schedule
+        register_password_policy(password_sign_in_allowed)
+        beat_schedule_add(BEAT_SCHEDULE)

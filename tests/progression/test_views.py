@@ -466,3 +466,29 @@ def test_person_from_directory_links_to_directory_record(admin_client, organizat
         reverse("directory:person-source", args=[person.pk])
         in response.content.decode()
     )
+
+
+def test_signin_password_refused_by_policy_says_why(client, member, monkeypatch):
+    monkeypatch.setattr(
+        views.signin_registry, "_password_policies", [lambda user: user.is_admin]
+    )
+
+    response = client.post(
+        reverse("signin-password"), {"email": member.email, "password": PASSWORD}
+    )
+
+    assert response.status_code == 401
+    assert response.context["error"] == views.SSO_REQUIRED
+    assert client.get("/").status_code == 302
+
+
+def test_signin_password_allowed_by_policy_signs_in(client, admin, monkeypatch):
+    monkeypatch.setattr(
+        views.signin_registry, "_password_policies", [lambda user: user.is_admin]
+    )
+
+    response = client.post(
+        reverse("signin-password"), {"email": admin.email, "password": PASSWORD}
+    )
+
+    assert response.status_code == 302
