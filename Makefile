@@ -24,6 +24,7 @@ run: $(STAMP)
 	DEBUG=1 LOG_LEVEL=WARNING $(BIN)/python manage.py seed_demo
 	DEBUG=1 LOG_LEVEL=WARNING $(BIN)/python manage.py set_plan acme --plan scale \
 		--period annual --seats 50
+	-DEBUG=1 LOG_LEVEL=WARNING $(BIN)/python manage.py sso_demo
 	@echo "Portal: http://127.0.0.1:8000/signin/"
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
