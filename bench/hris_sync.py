@@ -71,7 +71,9 @@ def parse_args(argv):
         help="time without tracemalloc (no peak memory)",
     )
     parser.add_argument(
-        "--profile", action="store_true", help="print a profile of the first sync"
+        "--profile",
+        choices=["first", "resync"],
+        help="print a profile of that step",
     )
     parser.add_argument(
         "--keep", action="store_true", help="leave the database in place"
@@ -281,11 +283,13 @@ def _run(args, database_url):
     )
     profile = cProfile.Profile()
     first, result["first_sync"] = measure(
-        (lambda: profile.runcall(sync)) if args.profile else sync
+        (lambda: profile.runcall(sync)) if args.profile == "first" else sync
     )
     parent.send(("mutate", args.changed))
     kinds = parent.recv()
-    resync, result["resync"] = measure(sync)
+    resync, result["resync"] = measure(
+        (lambda: profile.runcall(sync)) if args.profile == "resync" else sync
+    )
     if args.profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
     result["changes"] = kinds

@@ -239,10 +239,12 @@ def connector_for(directory: Directory):
 
 
 def _fetch(run: SyncRun, directory: Directory, progress: Progress | None) -> None:
-    batch: list[SyncStagedRecord] = []
+    # Staged as (key, digest, fields as JSON text): the text is both what the
+    # digest is taken of and what is written.
+    batch: list[tuple[str, str, str]] = []
 
     def flush():
-        _stage(batch)
+        _stage(run, batch)
         run.fetched += len(batch)
         SyncRun.objects.filter(pk=run.pk).update(fetched=run.fetched)
         batch.clear()
@@ -256,46 +258,38 @@ def _fetch(run: SyncRun, directory: Directory, progress: Progress | None) -> Non
             except ValidationFailedError as exc:
                 _problem(run, record.user_name, exc)
                 continue
-            batch.append(
-                SyncStagedRecord(
-                    run=run,
-                    key=fields["user_name"].upper(),
-                    digest=record_digest(fields),
-                    fields=fields,
-                )
-            )
+            text = _canonical(fields)
+            batch.append((fields["user_name"].upper(), _digest(text), text))
             if len(batch) >= CHUNK:
                 flush()
     flush()
 
 
-def record_digest(fields: dict) -> str:
-    """A digest of a record's normalised fields; equal records, equal digests."""
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+def _canonical(fields: dict) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _stage(batch: list[SyncStagedRecord]) -> None:
+def _stage(run: SyncRun, batch: list[tuple[str, str, str]]) -> None:
     """Write one page of staged records; on PostgreSQL with COPY, the cheapest way."""
     if not batch:
         return
     if connection.vendor != "postgresql":
-        SyncStagedRecord.objects.bulk_create(batch)
+        SyncStagedRecord.objects.bulk_create(
+            SyncStagedRecord(run=run, key=key, digest=digest, fields=json.loads(text))
+            for key, digest, text in batch
+        )
         return
     table = SyncStagedRecord._meta.db_table
     with connection.cursor() as cursor:
         with cursor.copy(
             f"COPY {table} (run_id, key, digest, fields) FROM STDIN"
         ) as copy:
-            for staged in batch:
-                copy.write_row(
-                    (
-                        staged.run_id,
-                        staged.key,
-                        staged.digest,
-                        json.dumps(staged.fields),
-                    )
-                )
+            for key, digest, text in batch:
+                copy.write_row((run.pk, key, digest, text))
 
 
 def _unstage(run: SyncRun) -> None:
@@ -339,7 +333,9 @@ def _reconcile(run: SyncRun, directory: Directory, progress: Progress | None) ->
             break
         last_key = rows[-1][0]
         with transaction.atomic():
-            touched += _apply_chunk(run, directory, _named_by(live, window), rows, held)
+            touched += _apply_chunk(
+                run, directory, _named_by(live, rows[0][0], last_key), rows, held
+            )
         run.processed += len(rows)
         SyncRun.objects.filter(pk=run.pk).update(processed=run.processed)
         if progress is not None:
@@ -359,12 +355,21 @@ def _hold_check(run, directory, live, listed, listed_inactive) -> set[int]:
     leaving = live.filter(user__status=User.Status.ACTIVE).filter(
         ~listed | listed_inactive
     )
+    approved = set()
     if run.approves_id is not None:
         approved = {
             entry["directory_user_id"] for entry in run.approves.pending_archive
         }
         leaving = leaving.exclude(pk__in=approved)
-    count = leaving.count()
+    # Counted as two joins the database can hash; the list is read only when
+    # the run is held.
+    active_live = live.filter(user__status=User.Status.ACTIVE)
+    if run.approves_id is not None:
+        active_live = active_live.exclude(pk__in=approved)
+    count = (
+        active_live.filter(~listed).count()
+        + active_live.filter(listed_inactive).count()
+    )
     if not count:
         return set()
     active = live.filter(user__status=User.Status.ACTIVE).count()
@@ -396,13 +401,16 @@ def _hold_check(run, directory, live, listed, listed_inactive) -> set[int]:
     return {entry["directory_user_id"] for entry in run.pending_archive}
 
 
-def _named_by(live, window):
-    """The directory users a window of staged records names.
+def _named_by(live, first_key: str, last_key: str):
+    """The directory users whose key falls in a chunk's range of staged keys.
 
-    The keys stay in the database (a subquery), so a chunk costs one short
-    statement however long its keys are.
+    A range scan of the directory's userName index, with two parameters
+    however many keys the chunk holds; users in the range that the chunk does
+    not name are the ones no longer listed, and are left to that pass.
     """
-    return live.annotate(key=Upper("user_name")).filter(key__in=window.values("key"))
+    return live.annotate(key=Upper("user_name")).filter(
+        key__gte=first_key, key__lte=last_key
+    )
 
 
 # What the comparison of an unchanged record reads: a directory user's own
