@@ -333,7 +333,10 @@ class SyncStagedRecord(models.Model):
     # The upper-cased userName: the order reconciliation walks and its key.
     key = models.CharField(max_length=255)
     digest = models.CharField(max_length=64, default="")
-    fields = models.JSONField()
+    active = models.BooleanField(default=True)
+    # The normalised fields as JSON text: written and read back as is, and
+    # decoded only for the records that changed.
+    fields = models.TextField()
 
     class Meta:
         # Not unique: a provider that lists one person twice is read once, the

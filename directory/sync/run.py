@@ -33,8 +33,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, OuterRef, TextField
-from django.db.models.functions import Cast, Lower, Upper
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
 from billing.entitlements import entitlement
@@ -239,9 +239,9 @@ def connector_for(directory: Directory):
 
 
 def _fetch(run: SyncRun, directory: Directory, progress: Progress | None) -> None:
-    # Staged as (key, digest, fields as JSON text): the text is both what the
-    # digest is taken of and what is written.
-    batch: list[tuple[str, str, str]] = []
+    # Staged as (key, digest, active, fields as JSON text): the text is both
+    # what the digest is taken of and what is written.
+    batch: list[tuple[str, str, bool, str]] = []
 
     def flush():
         _stage(run, batch)
@@ -259,7 +259,9 @@ def _fetch(run: SyncRun, directory: Directory, progress: Progress | None) -> Non
                 _problem(run, record.user_name, exc)
                 continue
             text = _canonical(fields)
-            batch.append((fields["user_name"].upper(), _digest(text), text))
+            batch.append(
+                (fields["user_name"].upper(), _digest(text), fields["active"], text)
+            )
             if len(batch) >= CHUNK:
                 flush()
     flush()
@@ -273,23 +275,24 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _stage(run: SyncRun, batch: list[tuple[str, str, str]]) -> None:
+def _stage(run: SyncRun, batch: list[tuple[str, str, bool, str]]) -> None:
     """Write one page of staged records; on PostgreSQL with COPY, the cheapest way."""
     if not batch:
         return
     if connection.vendor != "postgresql":
         SyncStagedRecord.objects.bulk_create(
-            SyncStagedRecord(run=run, key=key, digest=digest, fields=json.loads(text))
-            for key, digest, text in batch
+            SyncStagedRecord(
+                run=run, key=key, digest=digest, active=active, fields=text
+            )
+            for key, digest, active, text in batch
         )
         return
     table = SyncStagedRecord._meta.db_table
     with connection.cursor() as cursor:
-        with cursor.copy(
-            f"COPY {table} (run_id, key, digest, fields) FROM STDIN"
-        ) as copy:
-            for key, digest, text in batch:
-                copy.write_row((run.pk, key, digest, text))
+        columns = "run_id, key, digest, active, fields"
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for key, digest, active, text in batch:
+                copy.write_row((run.pk, key, digest, active, text))
 
 
 def _unstage(run: SyncRun) -> None:
@@ -315,7 +318,7 @@ def _reconcile(run: SyncRun, directory: Directory, progress: Progress | None) ->
     staged = SyncStagedRecord.objects.filter(run=run)
     listed = Exists(staged.filter(key=Upper(OuterRef("user_name"))))
     listed_inactive = Exists(
-        staged.filter(key=Upper(OuterRef("user_name")), fields__active=False)
+        staged.filter(key=Upper(OuterRef("user_name")), active=False)
     )
 
     held = _hold_check(run, directory, live, listed, listed_inactive)
@@ -323,12 +326,7 @@ def _reconcile(run: SyncRun, directory: Directory, progress: Progress | None) ->
     last_key = ""
     while True:
         window = staged.filter(key__gt=last_key).order_by("key", "id")[:CHUNK]
-        # The fields as text: decoded only for the records that changed.
-        rows = list(
-            window.annotate(raw=Cast("fields", TextField())).values_list(
-                "key", "digest", "raw"
-            )
-        )
+        rows = list(window.values_list("key", "digest", "fields"))
         if not rows:
             break
         last_key = rows[-1][0]
