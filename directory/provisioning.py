@@ -25,6 +25,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from directory.links_queue import links_request_on_commit
 from directory.models import Directory, DirectoryGroup, DirectoryUser
 from progression import services
 from progression.errors import ConflictError, ValidationFailedError
@@ -135,15 +136,27 @@ def directory_user_update(
             directory_user.directory, fields["user_name"], exclude=directory_user
         )
 
+    references = _references(directory_user)
     for name, value in fields.items():
         setattr(directory_user, name, value)
     try:
         with transaction.atomic():
             directory_user.save()
             directory_user_reconcile(directory_user=directory_user)
+            if directory_user.user_id and _references(directory_user) != references:
+                # A new manager, department or title changes no column of the
+                # person, so no service asks for link resolution; ask here.
+                links_request_on_commit(
+                    organization_id=directory_user.directory.organization_id,
+                    user_ids=[directory_user.user_id],
+                )
     except IntegrityError as exc:
         raise ConflictError(USER_NAME_TAKEN, code="user_name_taken") from exc
     return directory_user
+
+
+def _references(directory_user: DirectoryUser) -> tuple[str, str, str]:
+    return (directory_user.manager_ref, directory_user.department, directory_user.title)
 
 
 def directory_user_delete(*, directory_user: DirectoryUser) -> None:
