@@ -221,19 +221,6 @@ def links_request_on_commit(*, organization_id: int, user_ids=None) -> None:
     )
 
 
-def links_directory_user_changed(*, directory_user) -> None:
-    """Request a run for a directory user whose references may have changed.
-
-    Provisioning stores a manager, department or title without going through
-    a core service, so no signal says so; this does, once the write commits.
-    """
-    if directory_user.user_id is not None:
-        links_request_on_commit(
-            organization_id=directory_user.directory.organization_id,
-            user_ids=[directory_user.user_id],
-        )
-
-
 def links_resolve_pending(*, organization: Organization) -> LinkResolution | None:
     """Resolve everything pending for an organisation, under its lock.
 

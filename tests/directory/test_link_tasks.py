@@ -14,8 +14,9 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
+from celery.exceptions import Retry
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, ProgrammingError, connection
 from django.test import Client
 
 from directory.links import AUDIT_ACTION, LOCK_NAMESPACE, LinksBusyError, links_resolve
@@ -262,3 +263,66 @@ def test_resolve_links_worker_killed_mid_run_next_run_completes(entitled, monkey
     assert AuditEvent.objects.filter(action=AUDIT_ACTION).count() == (
         len(people) - 1 + len(people)
     )
+
+
+def _patch(scim, directory_user, path, value):
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": path, "value": value}],
+    }
+    response = scim.patch(f"/Users/{directory_user.scim_id}", body)
+    assert response.status_code in (200, 204), response.content
+    return response
+
+
+def _links(directory_user):
+    user = User.objects.get(pk=directory_user.user_id)
+    return (user.manager_id, user.team_id, user.position_id)
+
+
+def test_resolve_links_arrival_orders_end_alike_in_worker(celery_worker, entitled):
+    scim = _scim(entitled)
+    sales = services.team_create(organization=entitled, name="Sales", actor=None)
+    senior = services.position_create(team=sales, name="Senior AE", actor=None)
+    support = services.team_create(organization=entitled, name="Support", actor=None)
+    staff_support = services.position_create(team=support, name="Staff AE", actor=None)
+    boss = _post(scim, "boss@acme.example")
+    ada = _post(
+        scim, "ada@acme.example", title="Staff AE", **_with_manager("boss@acme.example")
+    )
+
+    _patch(scim, boss, "active", False)
+    _patch(scim, boss, "active", True)
+    services.position_rename(position=senior, name="Staff AE", actor=None)
+    wait_until(lambda: _links(ada) == (boss.user_id, sales.pk, senior.pk))
+    _patch(
+        scim,
+        ada,
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        "support",
+    )
+
+    wait_until(lambda: _links(ada) == (boss.user_id, support.pk, staff_support.pk))
+    wait_until(lambda: _nothing_pending(entitled))
+    assert LinkIssue.objects.filter(organization=entitled).count() == 0
+
+
+def test_resolve_links_task_transient_error_retried(entitled, monkeypatch):
+    # Eager tasks propagate what a worker would do: Retry, or the error.
+    def broken(*, organization):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("directory.tasks.links_resolve_pending", broken)
+
+    with pytest.raises(Retry):
+        resolve_links_task.apply(args=[entitled.pk])
+
+
+def test_resolve_links_task_permanent_error_fails(entitled, monkeypatch):
+    def broken(*, organization):
+        raise ProgrammingError("column does not exist")
+
+    monkeypatch.setattr("directory.tasks.links_resolve_pending", broken)
+
+    with pytest.raises(ProgrammingError):
+        resolve_links_task.apply(args=[entitled.pk])

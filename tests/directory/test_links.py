@@ -81,24 +81,6 @@ class Sync:
             return call(**kwargs)
 
 
-@pytest.fixture(autouse=True)
-def _tmp_hook():
-    from django.db.models.signals import post_save
-
-    from directory.links_queue import links_request_on_commit
-
-    def hook(sender, instance, **kwargs):
-        if instance.user_id:
-            links_request_on_commit(
-                organization_id=instance.directory.organization_id,
-                user_ids=[instance.user_id],
-            )
-
-    post_save.connect(hook, sender=DirectoryUser, weak=False)
-    yield
-    post_save.disconnect(hook, sender=DirectoryUser)
-
-
 @pytest.fixture
 def sync(scim, django_capture_on_commit_callbacks):
     return Sync(scim, django_capture_on_commit_callbacks)
