@@ -322,7 +322,6 @@ def _reconcile(run: SyncRun, directory: Directory, progress: Progress | None) ->
     )
 
     held = _hold_check(run, directory, live, listed, listed_inactive)
-    touched: list[int] = []
     last_key = ""
     while True:
         window = staged.filter(key__gt=last_key).order_by("key", "id")[:CHUNK]
@@ -331,21 +330,30 @@ def _reconcile(run: SyncRun, directory: Directory, progress: Progress | None) ->
             break
         last_key = rows[-1][0]
         with transaction.atomic():
-            touched += _apply_chunk(
+            touched = _apply_chunk(
                 run, directory, _named_by(live, rows[0][0], last_key), rows, held
             )
+            _links_request(directory, touched)
         run.processed += len(rows)
         SyncRun.objects.filter(pk=run.pk).update(processed=run.processed)
         if progress is not None:
             progress(run)
 
-    touched += _archive_unlisted(run, directory, live.filter(~listed), held)
-    if touched:
-        links_request_on_commit(
-            organization_id=directory.organization_id, user_ids=touched
-        )
+    _archive_unlisted(run, directory, live.filter(~listed), held)
     run.save()
     return SyncRun.State.AWAITING_APPROVAL if held else SyncRun.State.SUCCEEDED
+
+
+def _links_request(directory: Directory, user_ids: list[int]) -> None:
+    """Ask for link resolution of a chunk's people once the chunk commits.
+
+    Asked per chunk, so that a run never holds the ids of everyone it touched;
+    the requests coalesce into one run per organisation.
+    """
+    if user_ids:
+        links_request_on_commit(
+            organization_id=directory.organization_id, user_ids=user_ids
+        )
 
 
 def _hold_check(run, directory, live, listed, listed_inactive) -> set[int]:
@@ -672,9 +680,8 @@ def _holders(emails: list[str]) -> dict[str, User]:
     return {user.email.lower(): user for user in users}
 
 
-def _archive_unlisted(run, directory, unlisted, held) -> list[int]:
+def _archive_unlisted(run, directory, unlisted, held) -> None:
     """Mark directory users the provider no longer lists inactive; archive them."""
-    touched = []
     last = 0
     while True:
         chunk = list(
@@ -683,7 +690,7 @@ def _archive_unlisted(run, directory, unlisted, held) -> list[int]:
             .order_by("pk")[:CHUNK]
         )
         if not chunk:
-            return touched
+            return
         last = chunk[-1].pk
         chunk = [du for du in chunk if du.pk not in held]
         with transaction.atomic():
@@ -701,4 +708,4 @@ def _archive_unlisted(run, directory, unlisted, held) -> list[int]:
                 if du.user is not None and du.user.status == User.Status.ACTIVE
             ]
             work._archive(run, people)
-        touched += [du.user_id for du in chunk if du.user_id]
+            _links_request(directory, [du.user_id for du in chunk if du.user_id])
