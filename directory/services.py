@@ -12,7 +12,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from directory.models import Directory, DirectoryGroup, Provider
+from directory.models import HR_PROVIDERS, Directory, DirectoryGroup, Provider
 from directory.provisioning import directory_reconcile
 from progression.errors import CrossOrganizationError, ValidationFailedError
 from progression.models import Organization
@@ -37,7 +37,7 @@ def directory_create(
     *, organization: Organization, provider: str, name: str = "", actor: Actor
 ) -> tuple[Directory, str]:
     """Create a SCIM directory and return it with its bearer token, shown once."""
-    if provider not in Provider.values:
+    if provider not in Provider.values or provider in HR_PROVIDERS:
         raise ValidationFailedError(PROVIDER_UNKNOWN, code="provider_unknown")
     name = " ".join((name or "").split()) or Provider(provider).label
     token = _new_token()

@@ -157,6 +157,13 @@ def test_directory_create_unknown_provider_refused(entitled):
         directory_create(organization=entitled, provider="bamboo", actor="operator")
 
 
+def test_directory_create_hr_provider_gets_no_scim_token(entitled):
+    with pytest.raises(ValidationFailedError, match=PROVIDER_UNKNOWN):
+        directory_create(organization=entitled, provider="bamboohr", actor="operator")
+
+    assert entitled.directories.exists() is False
+
+
 def test_token_rotate_replaces_digest(directory):
     before = directory.token_hash
 
