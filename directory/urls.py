@@ -1,11 +1,12 @@
 from django.urls import path
 
-from directory import views, views_sync
+from directory import views, views_links, views_sync
 
 app_name = "directory"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("sync-issues/", views_links.sync_issues, name="sync-issues"),
     path("new/", views.create, name="create"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/rotate/", views.rotate, name="rotate"),
