@@ -1,10 +1,15 @@
 from django.apps import AppConfig
 
 # Scheduled pull syncs: every few minutes, queue the HR directories whose own
-# interval (hourly by default) has passed.
+# interval (hourly by default) has passed. The link-resolution sweep picks up
+# changes whose queued run was lost (a worker that died before taking it).
 BEAT_SCHEDULE = {
     "directory-sync-due": {
         "task": "directory.sync_due",
+        "schedule": 5 * 60,
+    },
+    "directory-resolve-links-sweep": {
+        "task": "directory.resolve_links_sweep",
         "schedule": 5 * 60,
     },
 }
