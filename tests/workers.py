@@ -29,10 +29,13 @@ def wait_until(condition, *, timeout=20.0, interval=0.1):
     pytest.fail(f"condition not met within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
+def worker_start(*, queue: str, **env) -> subprocess.Popen:
+    """Start a Celery worker process on the test database, taking `queue`.
+
+    Extra keyword arguments are environment variables for the worker only.
+    """
     db = connection.settings_dict
-    env = {
+    environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "progression.settings",
         "DATABASE_URL": (
@@ -40,15 +43,13 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             f"{db['PORT'] or 5432}/{db['NAME']}"
         ),
         "REDIS_URL": settings.REDIS_URL,
-        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "CELERY_QUEUE": queue,
         "SECRET_KEY": settings.SECRET_KEY,
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
+        **env,
     }
-    celery_app.connection_for_write().default_channel.queue_purge(
-        settings.CELERY_TASK_DEFAULT_QUEUE
-    )
-    process = subprocess.Popen(  # noqa: S603 - fixed arguments
+    return subprocess.Popen(  # noqa: S603 - fixed arguments
         [
             sys.executable,
             "-m",
@@ -62,17 +63,28 @@ def celery_worker_process(django_db_setup, django_db_blocker):
             "--without-heartbeat",
             "--loglevel=WARNING",
             "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            queue,
         ],
         cwd=ROOT,
-        env=env,
+        env=environment,
     )
-    yield process
+
+
+def worker_stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    celery_app.connection_for_write().default_channel.queue_purge(queue)
+    process = worker_start(queue=queue)
+    yield process
+    worker_stop(process)
 
 
 @pytest.fixture

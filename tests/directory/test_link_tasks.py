@@ -7,15 +7,12 @@ worker to see it, so these tests are transactional.
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 
 import psycopg
 import pytest
 from celery.exceptions import Retry
-from django.conf import settings
 from django.db import OperationalError, ProgrammingError, connection
 from django.test import Client
 
@@ -29,7 +26,7 @@ from progression import services
 from progression.celery import app as celery_app
 from progression.models import AuditEvent, User
 from tests.directory.conftest import ScimClient, user_body
-from tests.workers import ROOT, wait_until
+from tests.workers import wait_until, worker_start
 
 
 def _dsn() -> str:
@@ -37,39 +34,6 @@ def _dsn() -> str:
     return (
         f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
         f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
-
-
-def _worker(queue: str) -> subprocess.Popen:
-    """A worker of our own on its own queue, so a test may kill it."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "progression.settings",
-        "DATABASE_URL": _dsn().replace("postgresql://", "postgres://"),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_QUEUE": queue,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen(  # noqa: S603 - fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "progression",
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-            "-Q",
-            queue,
-        ],
-        cwd=ROOT,
-        env=env,
     )
 
 
@@ -225,7 +189,7 @@ def test_resolve_links_worker_killed_mid_run_next_run_completes(entitled, monkey
     queue = f"links-kill-{os.getpid()}"
     monkeypatch.setattr(celery_app.conf, "task_default_queue", queue)
     monkeypatch.setattr(celery_app.conf, "task_always_eager", False)
-    worker = _worker(queue)
+    worker = worker_start(queue=queue)
     try:
         scim = _scim(entitled)
         people = [_post(scim, "p0@acme.example", **_with_manager(""))]
@@ -247,7 +211,7 @@ def test_resolve_links_worker_killed_mid_run_next_run_completes(entitled, monkey
             _runs(entitled),
             pending_store().claim(entitled.pk).user_ids,
         )
-        worker = _worker(queue)
+        worker = worker_start(queue=queue)
         wait_until(
             lambda: User.objects.filter(team__name="Sales").count() == len(people),
             timeout=30,

@@ -1,13 +1,9 @@
 """The sync tasks, the schedule, and one sync through a real Celery worker."""
 
 import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from directory.apps import BEAT_SCHEDULE
@@ -24,7 +20,7 @@ from tests.directory.test_sync import (  # noqa: F401
     directory_for,
 )
 from tests.peers.hris.fixtures import bamboohr_fake  # noqa: F401
-from tests.workers import ROOT, wait_until
+from tests.workers import wait_until, worker_start, worker_stop
 
 
 @pytest.fixture
@@ -106,48 +102,14 @@ def test_sync_start_stale_running_run_is_closed(entitled, hr):
 @pytest.fixture
 def sync_worker(transactional_db):
     """A worker of its own queue that may reach the fakes on 127.0.0.1."""
-    db = connection.settings_dict
     queue = f"sync-it-{os.getpid()}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "progression.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(  # noqa: S603 - fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "progression",
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=WARNING",
-            "-Q",
-            queue,
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    process = worker_start(queue=queue, OUTBOUND_ALLOWED_HOSTS="127.0.0.1")
     celery_app.conf.task_always_eager = False
     try:
         yield queue
     finally:
         celery_app.conf.task_always_eager = True
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        worker_stop(process)
 
 
 def test_sync_directory_task_in_a_real_worker(sync_worker, entitled, hr):
