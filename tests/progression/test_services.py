@@ -8,6 +8,7 @@ from progression.errors import (
     ValidationFailedError,
 )
 from progression.models import AuditEvent, User
+from progression.signals import people_links_changed
 from tests.factories import PositionFactory, TeamFactory, UserFactory
 
 
@@ -288,8 +289,6 @@ def test_organization_create_domain_taken_refused(organization):
 
 
 def test_people_links_changed_sent_for_person_and_team_changes(organization, admin):
-    from progression.signals import people_links_changed
-
     received = []
 
     def receiver(sender, organization_id, user_ids, **kwargs):
