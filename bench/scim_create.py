@@ -194,10 +194,10 @@ def fill(directory, count):
             """
             INSERT INTO directory_directoryuser (directory_id, scim_id, external_id,
                 user_name, attributes, first_name, last_name, email, manager_ref,
-                department, title, active, created_at, updated_at)
+                department, title, active, record_digest, created_at, updated_at)
             SELECT %s, gen_random_uuid(), 'ext-' || n, 'person' || n || '@big.example',
                 '{}'::jsonb, 'First', 'Last', 'person' || n || '@big.example', '', '',
-                '', true, now(), now()
+                '', true, '', now(), now()
             FROM generate_series(1, %s) AS n
             """,
             [directory.pk, count],
