@@ -31,6 +31,11 @@ class Command(OperatorCommand):
                     key=Lower(Trim("name"))
                 )
             }
+            positions = set(
+                Position.objects.filter(team__organization=organization)
+                .annotate(key=Lower(Trim("name")))
+                .values_list("team_id", "key")
+            )
             for team_name, position_name in rows:
                 team = teams.get(team_name.lower())
                 if team is None:
@@ -41,16 +46,13 @@ class Command(OperatorCommand):
                     created_teams.append(team.name)
                 if not position_name:
                     continue
-                exists = (
-                    Position.objects.annotate(key=Lower(Trim("name")))
-                    .filter(team=team, key=position_name.lower())
-                    .exists()
+                if (team.pk, position_name.lower()) in positions:
+                    continue
+                services.position_create(
+                    team=team, name=position_name, actor="operator"
                 )
-                if not exists:
-                    services.position_create(
-                        team=team, name=position_name, actor="operator"
-                    )
-                    created_positions.append(f"{team.name} / {position_name}")
+                positions.add((team.pk, position_name.lower()))
+                created_positions.append(f"{team.name} / {position_name}")
 
         data = {
             "rows": len(rows),
