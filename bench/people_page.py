@@ -105,16 +105,20 @@ def database_drop(maintenance_url: str, database: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
-def django_setup(database_url: str) -> None:
+def django_setup(database_url: str, redis_url: str = "") -> None:
+    """Production-like settings on `database_url`; Redis only when given."""
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "progression.settings"
     # Production-like settings: no debug, a throwaway key, the test client's
-    # host allowed. The page needs no Redis, so none is used.
+    # host allowed. The page needs no Redis, so none is used unless asked.
     os.environ["DEBUG"] = "0"
     os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
     os.environ["ALLOWED_HOSTS"] = "testserver"
     os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ.pop("REDIS_URL", None)
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url
+    else:
+        os.environ.pop("REDIS_URL", None)
 
     import django
 
