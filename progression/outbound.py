@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -161,7 +162,8 @@ def fetch(
     raise OutboundRefusedError(FETCH_TOO_MANY_REDIRECTS, code="fetch_redirects")
 
 
-def _read_capped(response, max_bytes: int) -> bytes:
+def _read_capped(response, max_bytes: int, sink: BinaryIO | None = None) -> bytes:
+    """The body, at most `max_bytes` of it; written to `sink` instead when given."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise OutboundRefusedError(FETCH_TOO_LARGE, code="fetch_too_large")
@@ -171,7 +173,10 @@ def _read_capped(response, max_bytes: int) -> bytes:
             size += len(chunk)
             if size > max_bytes:
                 raise OutboundRefusedError(FETCH_TOO_LARGE, code="fetch_too_large")
-            chunks.append(chunk)
+            if sink is None:
+                chunks.append(chunk)
+            else:
+                sink.write(chunk)
     except requests.RequestException as exc:
         raise OutboundRefusedError(FETCH_FAILED, code="fetch_failed") from exc
     return b"".join(chunks)
@@ -239,8 +244,14 @@ class OutboundSession:
         json: object = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        sink: BinaryIO | None = None,
     ) -> OutboundResponse:
-        """Send one request as the module function `send` does."""
+        """Send one request as the module function `send` does.
+
+        With a `sink` (a binary file) the body is written there as it arrives
+        and the response's `content` is empty: an answer too large to hold
+        in memory can then be read from the file a piece at a time.
+        """
         host, address = check_url(url)
         session = self._session(host, address)
         try:
@@ -259,7 +270,7 @@ class OutboundSession:
             logger.warning("outbound request failed: %s", type(exc).__name__)
             raise OutboundRefusedError(FETCH_FAILED, code="fetch_failed") from exc
         with response:
-            content = _read_capped(response, max_bytes)
+            content = _read_capped(response, max_bytes, sink)
             return OutboundResponse(
                 url=url,
                 status=response.status_code,

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from directory.connectors.errors import (
     ConnectorAuthError,
@@ -33,9 +33,10 @@ from progression.outbound import (
 logger = logging.getLogger(__name__)
 
 TIMEOUT = 30.0
-# Providers without pagination answer with the whole directory at once;
-# 64 MB holds well over 100,000 people.
 MAX_BYTES = 64 * 1024 * 1024
+# An answer written to a file (a provider without pagination answering with
+# the whole directory at once) may be larger: 1 GB holds millions of people.
+SPOOLED_MAX_BYTES = 1024 * 1024 * 1024
 MAX_ATTEMPTS = 5
 RETRY_BACKOFF = 0.5
 # The longest single wait a provider may ask for before the fetch gives up.
@@ -112,16 +113,24 @@ class HttpClient:
         data: dict | None = None,
         json: Any = None,
         repeatable: bool = True,
+        sink: BinaryIO | None = None,
+        max_bytes: int | None = None,
     ) -> OutboundResponse:
         """Send a request until it succeeds, or raise the `ConnectorError` it earned.
 
         `repeatable=False` marks a request whose repetition may do harm once
         the provider processed it; it is retried only after an answer saying
-        it was not processed (429, 503).
+        it was not processed (429, 503). With a `sink` the body of the answer
+        is written to that file, emptied before each attempt, instead of
+        being held. `max_bytes` caps the answer (default `MAX_BYTES`).
         """
         url = self.url(path)
+        max_bytes = MAX_BYTES if max_bytes is None else max_bytes
         for attempt in range(1, MAX_ATTEMPTS + 1):
             last = attempt == MAX_ATTEMPTS
+            if sink is not None:
+                sink.seek(0)
+                sink.truncate()
             try:
                 response = self._session.send(
                     method,
@@ -131,7 +140,8 @@ class HttpClient:
                     data=data,
                     json=json,
                     timeout=TIMEOUT,
-                    max_bytes=MAX_BYTES,
+                    max_bytes=max_bytes,
+                    sink=sink,
                 )
             except OutboundRefusedError as exc:
                 if exc.code == "fetch_too_large":

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from directory.connectors import base, hibob
+from directory.connectors import base, hibob, http
 from directory.connectors.errors import (
     ConnectorAuthError,
     ConnectorConfigError,
@@ -20,6 +20,13 @@ def _connector(fake, **credentials):
         **credentials,
     }
     return HiBobConnector(credentials, base_url=fake.url)
+
+
+def _answer_search(fake, body):
+    """Queue `body` as the search's answer, after the two named lists' own."""
+    fake.answer_next(200, {"values": []})
+    fake.answer_next(200, {"values": []})
+    fake.answer_next(200, body)
 
 
 @pytest.fixture
@@ -209,6 +216,58 @@ def test_fetch_search_answer_not_json_raises(company):
         list(connector.fetch())
 
     assert caught.value.code == "not_json"
+
+
+def test_fetch_employees_not_a_list_raises(company):
+    connector = _connector(company)
+    _answer_search(company, {"employees": {"root.id": "1"}})
+
+    with pytest.raises(ConnectorResponseError) as caught:
+        list(connector.fetch())
+
+    assert caught.value.code == "search_malformed"
+
+
+def test_fetch_employee_not_an_object_raises(company):
+    connector = _connector(company)
+    ada = {"id": "1", "firstName": "Ada", "internal": {"status": "Active"}}
+    _answer_search(company, {"employees": [ada, "2"]})
+
+    with pytest.raises(ConnectorResponseError) as caught:
+        list(connector.fetch())
+
+    assert caught.value.code == "search_malformed"
+
+
+def test_fetch_answer_cut_short_raises_not_json(company):
+    connector = _connector(company)
+    ada = '{"id": "1", "internal": {"status": "Active"}}'
+    _answer_search(company, '{"employees": [' + ada + ', {"id": "2", "inter')
+
+    with pytest.raises(ConnectorResponseError) as caught:
+        list(connector.fetch())
+
+    assert caught.value.code == "not_json"
+
+
+def test_fetch_answer_larger_than_an_api_page_is_read(company, monkeypatch):
+    # The whole company in one answer may exceed what other answers may be.
+    monkeypatch.setattr(http, "MAX_BYTES", 2000)
+    company.add(*(employee(n, "Ada", f"Lovelace {n}") for n in range(1, 51)))
+
+    records = list(_connector(company).fetch())
+
+    assert [r.user_name for r in records] == [str(n) for n in range(1, 51)]
+
+
+def test_fetch_answer_over_the_streamed_cap_raises(company, monkeypatch):
+    monkeypatch.setattr(hibob, "SPOOLED_MAX_BYTES", 2000)
+    company.add(*(employee(n, "Ada", f"Lovelace {n}") for n in range(1, 51)))
+
+    with pytest.raises(ConnectorResponseError) as caught:
+        list(_connector(company).fetch())
+
+    assert caught.value.message == http.TOO_LARGE
 
 
 def test_fetch_rate_limited_waits_until_reset(company):

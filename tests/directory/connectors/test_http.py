@@ -1,4 +1,5 @@
 import email.utils
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -150,3 +151,33 @@ def test_json_answer_not_json_is_a_response_error(echo):
         HttpClient(echo.url).json("GET", "/people")
 
     assert caught.value.message == http.NOT_JSON
+
+
+def test_request_with_sink_writes_the_body_there(echo, tmp_path):
+    with open(tmp_path / "body", "w+b") as sink:
+        response = HttpClient(echo.url).request("GET", "/people", sink=sink)
+        sink.seek(0)
+
+        assert (response.status, response.content) == (200, b"")
+        assert json.loads(sink.read()) == {"path": "/people"}
+
+
+def test_request_with_sink_keeps_only_the_last_attempts_body(echo, tmp_path):
+    echo.answer_next(503, {"error": "a longer body from the failed attempt"})
+
+    with open(tmp_path / "body", "w+b") as sink:
+        HttpClient(echo.url).request("GET", "/p", sink=sink)
+        sink.seek(0)
+
+        assert json.loads(sink.read()) == {"path": "/p"}
+    assert len(echo.requests) == 2
+
+
+def test_request_with_sink_is_capped_by_its_own_limit(echo, tmp_path):
+    with open(tmp_path / "body", "w+b") as sink:
+        with pytest.raises(ConnectorResponseError) as caught:
+            HttpClient(echo.url).request(
+                "GET", "/a-long-path-for-a-long-answer", sink=sink, max_bytes=10
+            )
+
+    assert caught.value.message == http.TOO_LARGE
