@@ -1,20 +1,22 @@
 """Google Workspace: the Admin SDK Directory API, limited to chosen groups.
 
 The admin picks groups before the directory is activated; a sync reads the
-members of those groups (nested groups flattened) and then every user page
-by page, keeping only the members. A suspended or archived user is out of
-scope (inactive). Access is either an administrator's OAuth consent (a
-refresh token) or a service account with domain-wide delegation, which signs
-a JWT as an administrator it may act for. Access tokens last an hour; a
-token refused in the middle of a sync is replaced once and the call repeated.
+members of those groups (nested groups flattened) into a temporary file and
+then every user page by page, keeping only the members. A suspended or
+archived user is out of scope (inactive). Access is either an
+administrator's OAuth consent (a refresh token) or a service account with
+domain-wide delegation, which signs a JWT as an administrator it may act
+for. Access tokens last an hour; a token refused in the middle of a sync is
+replaced once and the call repeated.
 
 The Directory API and the token endpoint have separate hosts at Google; a
 directory's overridden base URL serves both (the token endpoint at `/token`),
 so a sandbox or a test server can stand in for the two.
 """
 
+import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -168,27 +170,28 @@ class GoogleWorkspaceConnector(Connector):
         return found
 
     def fetch(self) -> Iterator[Record]:
-        # TODO(#7): the member ids of the chosen groups are held for the join
-        # (an id and a small int each, about 10 MB for 50,000 members), so this
-        # grows with the groups, not the page; users stream page by page.
         chosen = self._chosen_groups()
-        memberships = self._members(chosen)
-        for user in self._pages(
-            f"{API}/users",
-            {
-                "customer": "my_customer",
-                "maxResults": USERS_PER_PAGE,
-                "projection": "full",
-            },
-            "users",
-        ):
-            user_id = text(user.get("id"))
-            if not user_id:
-                raise ConnectorResponseError(USER_WITHOUT_ID, code="user_without_id")
-            bits = memberships.get(user_id, 0)
-            if bits:
-                groups = [key for i, key in enumerate(chosen) if bits >> i & 1]
-                yield _record(user, groups)
+        with Memberships() as memberships:
+            self._members(chosen, memberships)
+            page: list[dict] = []
+            for user in self._pages(
+                f"{API}/users",
+                {
+                    "customer": "my_customer",
+                    "maxResults": USERS_PER_PAGE,
+                    "projection": "full",
+                },
+                "users",
+            ):
+                if not text(user.get("id")):
+                    raise ConnectorResponseError(
+                        USER_WITHOUT_ID, code="user_without_id"
+                    )
+                page.append(user)
+                if len(page) >= USERS_PER_PAGE:
+                    yield from _members_only(page, memberships, chosen)
+                    page = []
+            yield from _members_only(page, memberships, chosen)
 
     # Reading.
 
@@ -202,9 +205,8 @@ class GoogleWorkspaceConnector(Connector):
             raise ConnectorConfigError(GROUPS_INVALID, code="groups_invalid")
         return [g.strip() for g in chosen]
 
-    def _members(self, chosen: list[str]) -> dict[str, int]:
-        """Each member's id, with a bit set for each chosen group it is in."""
-        memberships: dict[str, int] = {}
+    def _members(self, chosen: list[str], memberships: "Memberships") -> None:
+        """Note each member of the chosen groups (nested groups flattened)."""
         for index, key in enumerate(chosen):
             path = f"{API}/groups/{quote(key, safe='@')}/members"
             params = {
@@ -212,11 +214,12 @@ class GoogleWorkspaceConnector(Connector):
                 "includeDerivedMembership": "true",
             }
             try:
-                for member in self._pages(path, params, "members"):
-                    member_id = text(member.get("id"))
-                    if member.get("type") == "USER" and member_id:
-                        bits = memberships.get(member_id, 0)
-                        memberships[member_id] = bits | 1 << index
+                ids = (
+                    text(member.get("id"))
+                    for member in self._pages(path, params, "members")
+                    if member.get("type") == "USER" and text(member.get("id"))
+                )
+                memberships.add(ids, index)
             except ConnectorResponseError as exc:
                 # A deleted group must not read as "everyone left it".
                 if exc.status == 404:
@@ -224,7 +227,6 @@ class GoogleWorkspaceConnector(Connector):
                         GROUP_GONE % key, code="group_missing"
                     ) from exc
                 raise
-        return memberships
 
     def _pages(self, path: str, params: dict, key: str) -> Iterator[dict]:
         page_token = None
@@ -316,6 +318,61 @@ class GoogleWorkspaceConnector(Connector):
         if isinstance(account.get("private_key_id"), str):
             headers["kid"] = account["private_key_id"]
         return jwt.encode(claims, self._signing_key, algorithm="RS256", headers=headers)
+
+
+class Memberships:
+    """Which chosen groups each user is in, kept in a temporary SQLite file.
+
+    The chosen groups may hold most of a large company; their member ids are
+    written to disk as they are read, and looked up a page of users at a
+    time, so a fetch holds a page, not the membership of every group.
+    """
+
+    def __init__(self):
+        # An empty name opens a private database on disk, deleted on close.
+        self._db = sqlite3.connect("")
+        self._db.execute(
+            "CREATE TABLE member (user_id TEXT, grp INTEGER, "
+            "PRIMARY KEY (user_id, grp)) WITHOUT ROWID"
+        )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._db.close()
+
+    def add(self, user_ids: Iterable[str], group: int) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO member VALUES (?, ?)",
+            ((user_id, group) for user_id in user_ids),
+        )
+
+    def groups_of(self, user_ids: list[str]) -> dict[str, list[int]]:
+        """The groups of each of these users that is in any; others are left out."""
+        found: dict[str, list[int]] = {}
+        marks = ",".join("?" * len(user_ids))
+        rows = self._db.execute(
+            f"SELECT user_id, grp FROM member WHERE user_id IN ({marks}) "  # noqa: S608 - placeholders only
+            "ORDER BY user_id, grp",
+            user_ids,
+        )
+        for user_id, group in rows:
+            found.setdefault(user_id, []).append(group)
+        return found
+
+
+def _members_only(
+    users: list[dict], memberships: Memberships, chosen: list[str]
+) -> Iterator[Record]:
+    """Records of the users on a page who are in a chosen group, in page order."""
+    if not users:
+        return
+    groups = memberships.groups_of([text(user.get("id")) for user in users])
+    for user in users:
+        indexes = groups.get(text(user.get("id")))
+        if indexes:
+            yield _record(user, [chosen[i] for i in indexes])
 
 
 def _record(user: dict, groups: list[str]) -> Record:
