@@ -62,34 +62,27 @@ class BambooHRConnector(Connector):
         self.subdomain = subdomain
 
     def test(self) -> None:
-        body = self._report(("id", "status"))
-        for employee in _employees(body):
+        for employee in self._report(("id", "status")):
             _status(employee)
 
     def fetch(self) -> Iterator[Record]:
         today = timezone.now().date()
-        for employee in _employees(self._report(REPORT_FIELDS)):
+        for employee in self._report(REPORT_FIELDS):
             yield _record(employee, today)
 
-    def _report(self, fields) -> dict:
+    def _report(self, fields) -> Iterator[dict]:
+        """The report's employees, read from the one answer one at a time."""
         key = self.credentials["api_key"].strip()
         token = base64.b64encode(f"{key}:x".encode()).decode()
-        return self.http.json(
+        return self.http.items(
             "POST",
             f"/api/gateway.php/{self.subdomain}/v1/reports/custom",
+            "employees",
+            malformed=REPORT_MALFORMED,
             params={"format": "JSON", "onlyCurrent": "false"},
             headers={"Authorization": f"Basic {token}", "Accept": "application/json"},
             json={"title": REPORT_TITLE, "fields": list(fields)},
         )
-
-
-def _employees(body) -> list[dict]:
-    employees = body.get("employees") if isinstance(body, dict) else None
-    if not isinstance(employees, list) or not all(
-        isinstance(e, dict) for e in employees
-    ):
-        raise ConnectorResponseError(REPORT_MALFORMED, code="report_malformed")
-    return employees
 
 
 def _status(employee: dict) -> str:

@@ -6,21 +6,16 @@ service user has no permission for are left out silently, with a 200, so an
 unseen employment status stops the fetch instead of counting as active.
 Departments and titles are named lists: the search returns list item ids,
 resolved here to names through the company's named lists. The one answer
-holds the whole company, so it is read as a stream from a temporary file,
-an employee at a time.
+holds the whole company, so it is read as a stream, an employee at a time.
 """
 
 import base64
 import logging
-import tempfile
 from collections.abc import Iterator
-from typing import Any, BinaryIO
-
-import ijson
+from typing import Any
 
 from directory.connectors.base import Connector, text
 from directory.connectors.errors import ConnectorError, ConnectorResponseError
-from directory.connectors.http import NOT_JSON, SPOOLED_MAX_BYTES
 from directory.provisioning import Record
 
 logger = logging.getLogger(__name__)
@@ -73,22 +68,15 @@ class HiBobConnector(Connector):
         }
 
     def _search(self, fields) -> Iterator[dict]:
-        """Every employee the search answers, one at a time.
-
-        The answer holds the whole company and may be far larger than a page
-        of another provider, so it is written to a temporary file and read
-        from there as a stream: the fetch holds one employee, not all.
-        """
-        with tempfile.TemporaryFile() as body:
-            self.http.request(
-                "POST",
-                "/v1/people/search",
-                headers=self._headers(),
-                json={"fields": list(fields), "showInactive": True},
-                sink=body,
-                max_bytes=SPOOLED_MAX_BYTES,
-            )
-            yield from _employees(body)
+        """Every employee the search answers, read from it one at a time."""
+        return self.http.items(
+            "POST",
+            "/v1/people/search",
+            "employees",
+            malformed=SEARCH_MALFORMED,
+            headers=self._headers(),
+            json={"fields": list(fields), "showInactive": True},
+        )
 
     def _named_list(self, name: str) -> dict[str, str]:
         """Item id to name for one named list; empty when it cannot be read."""
@@ -112,35 +100,6 @@ class HiBobConnector(Connector):
             names[text(item.get("id"))] = text(item.get("name") or item.get("value"))
             stack.extend(item.get("children") or [])
         return names
-
-
-def _employees(body: BinaryIO) -> Iterator[dict]:
-    """The `employees` of a search answer in a file, parsed one by one."""
-    try:
-        body.seek(0)
-        if not _lists_employees(ijson.parse(body)):
-            raise ConnectorResponseError(SEARCH_MALFORMED, code="search_malformed")
-        body.seek(0)
-        for employee in ijson.items(body, "employees.item", use_float=True):
-            if not isinstance(employee, dict):
-                raise ConnectorResponseError(SEARCH_MALFORMED, code="search_malformed")
-            yield employee
-    except ijson.JSONError as exc:
-        raise ConnectorResponseError(NOT_JSON, code="not_json") from exc
-
-
-def _lists_employees(events) -> bool:
-    """Whether the answer is an object whose `employees` is a list.
-
-    Reads the events only until that value starts, which is at the beginning
-    of a real answer.
-    """
-    for prefix, event, _ in events:
-        if prefix == "" and event != "start_map" and event != "map_key":
-            return False
-        if prefix == "employees":
-            return event == "start_array"
-    return False
 
 
 def _value(employee: dict, path: str) -> Any:

@@ -13,10 +13,13 @@ attempts is bounded too: a provider that keeps failing fails the fetch.
 import email.utils
 import json as jsonlib
 import logging
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
+
+import ijson
 
 from directory.connectors.errors import (
     ConnectorAuthError,
@@ -199,6 +202,21 @@ class HttpClient:
         response = self.request(method, path, **kwargs)
         return parse_json(response)
 
+    def items(
+        self, method: str, path: str, key: str, *, malformed: str, **kwargs
+    ) -> Iterator[dict]:
+        """The objects listed under `key` of a JSON answer, one at a time.
+
+        For providers that answer with the whole directory at once: the
+        answer is written to a temporary file as it arrives and parsed from
+        there as a stream, so a fetch holds one object, not the directory.
+        An answer without that list, or with anything but objects in it,
+        raises a `ConnectorResponseError` with the `malformed` message.
+        """
+        with tempfile.TemporaryFile() as body:
+            self.request(method, path, sink=body, max_bytes=SPOOLED_MAX_BYTES, **kwargs)
+            yield from stream_items(body, key, malformed=malformed)
+
     @staticmethod
     def _pause(seconds: float, attempt: int, status: int) -> None:
         logger.warning(
@@ -215,3 +233,32 @@ def parse_json(response: OutboundResponse) -> Any:
         return jsonlib.loads(response.content)
     except ValueError as exc:
         raise ConnectorResponseError(NOT_JSON, code="not_json") from exc
+
+
+def stream_items(body: BinaryIO, key: str, *, malformed: str) -> Iterator[dict]:
+    """The objects of the list under `key` in a JSON file, parsed one by one."""
+    refused = ConnectorResponseError(malformed, code="answer_malformed")
+    try:
+        body.seek(0)
+        if not _lists(ijson.parse(body), key):
+            raise refused
+        body.seek(0)
+        for item in ijson.items(body, f"{key}.item", use_float=True):
+            if not isinstance(item, dict):
+                raise refused
+            yield item
+    except ijson.JSONError as exc:
+        raise ConnectorResponseError(NOT_JSON, code="not_json") from exc
+
+
+def _lists(events, key: str) -> bool:
+    """Whether the answer is an object whose `key` is a list.
+
+    Reads only until that value starts: near the beginning of a real answer.
+    """
+    for prefix, event, _ in events:
+        if prefix == "" and event not in ("start_map", "map_key"):
+            return False
+        if prefix == key:
+            return event == "start_array"
+    return False

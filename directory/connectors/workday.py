@@ -90,22 +90,19 @@ class WorkdayConnector(Connector):
         for entry in self._entries():
             yield self._record(entry)
 
-    def _entries(self) -> list[dict]:
+    def _entries(self) -> Iterator[dict]:
+        """The report's entries, read from the one answer one at a time."""
         pair = f"{self.credentials['username'].strip()}:{self.credentials['password']}"
-        body = self.http.json(
+        return self.http.items(
             "GET",
             self._report_path,
+            "Report_Entry",
+            malformed=REPORT_MALFORMED,
             headers={
                 "Authorization": "Basic " + base64.b64encode(pair.encode()).decode(),
                 "Accept": "application/json",
             },
         )
-        entries = body.get("Report_Entry") if isinstance(body, dict) else None
-        if not isinstance(entries, list) or not all(
-            isinstance(e, dict) for e in entries
-        ):
-            raise ConnectorResponseError(REPORT_MALFORMED, code="report_malformed")
-        return entries
 
     def _cell(self, entry: dict, field: str) -> str:
         column = self.columns.get(field)

@@ -225,7 +225,7 @@ def test_fetch_employees_not_a_list_raises(company):
     with pytest.raises(ConnectorResponseError) as caught:
         list(connector.fetch())
 
-    assert caught.value.code == "search_malformed"
+    assert caught.value.code == "answer_malformed"
 
 
 def test_fetch_employee_not_an_object_raises(company):
@@ -236,7 +236,7 @@ def test_fetch_employee_not_an_object_raises(company):
     with pytest.raises(ConnectorResponseError) as caught:
         list(connector.fetch())
 
-    assert caught.value.code == "search_malformed"
+    assert caught.value.code == "answer_malformed"
 
 
 def test_fetch_answer_cut_short_raises_not_json(company):
@@ -261,7 +261,7 @@ def test_fetch_answer_larger_than_an_api_page_is_read(company, monkeypatch):
 
 
 def test_fetch_answer_over_the_streamed_cap_raises(company, monkeypatch):
-    monkeypatch.setattr(hibob, "SPOOLED_MAX_BYTES", 2000)
+    monkeypatch.setattr(http, "SPOOLED_MAX_BYTES", 2000)
     company.add(*(employee(n, "Ada", f"Lovelace {n}") for n in range(1, 51)))
 
     with pytest.raises(ConnectorResponseError) as caught:
