@@ -33,13 +33,12 @@ import json
 import multiprocessing
 import os
 import pstats
-import random
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 
-from people_data import FIRST_NAMES, SURNAMES
+from hris_fakes import PROVIDERS, mutate, people
 from people_page import (
     _DATABASE_NAME_RE,
     _PROTECTED,
@@ -58,7 +57,6 @@ DEFAULT_DATABASE = "bench_hris_sync"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
-DEPARTMENTS = 40
 FIRST_SYNC_TARGET = 5.0
 RESYNC_TARGET = 1 / 3
 # Ten times the people may cost at most this much more peak memory.
@@ -68,6 +66,9 @@ MEMORY_TARGET = 1.5
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="Time a pull sync.")
     parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument(
+        "--provider", choices=sorted(PROVIDERS), default="gusto", help="fake to serve"
+    )
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument(
@@ -101,73 +102,26 @@ def parse_args(argv):
     return args
 
 
-def _employees(size: int, seed: int, domain: str) -> list[dict]:
-    from tests.peers.hris.gusto import employee
-
-    rng = random.Random(seed)
-    people = []
-    for index in range(size):
-        first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
-        record = employee(
-            first,
-            last,
-            uuid=f"00000000-0000-4000-8000-{index:012d}",
-            department=f"Department {rng.randrange(DEPARTMENTS)}",
-            jobs=[{"title": "Engineer", "primary": True}],
-        )
-        record["work_email"] = f"{first}.{last}.{index}@{domain}".lower()
-        record["email"] = f"{first}.{last}.{index}@home.example".lower()
-        if index:
-            record["manager_uuid"] = people[(index - 1) // 8]["uuid"]
-        people.append(record)
-    return people
-
-
-def _mutate(people: list[dict], share: float, seed: int) -> dict:
-    """Change `share` of the people in four ways; returns how many of each."""
-    rng = random.Random(seed + 1)
-    chosen = rng.sample(range(1, len(people)), int(len(people) * share))
-    kinds = {"renamed": 0, "email": 0, "terminated": 0, "moved": 0}
-    for n, index in enumerate(chosen):
-        person = people[index]
-        kind = list(kinds)[n % 4]
-        kinds[kind] += 1
-        if kind == "renamed":
-            person["first_name"] += "x"
-        elif kind == "email":
-            person["work_email"] = person["work_email"].replace("@", ".new@")
-        elif kind == "terminated":
-            person["terminated"] = True
-            person["terminations"] = [{"effective_date": "2024-01-31"}]
-        else:
-            person["department"] = "Department moved"
-    return kinds
-
-
-def _serve(conn, size, seed, domain):
+def _serve(conn, provider_name, size, seed, domain):
     """The fake's process: serve, and apply what the parent asks for."""
-    from tests.peers.hris.gusto import FakeGusto
-
-    fake = FakeGusto()
-    fake.add(*_employees(size, seed, domain))
+    provider = PROVIDERS[provider_name]
+    fake = provider.build(people(size, seed, domain))
     fake.start()
-    conn.send({"url": fake.url, "tokens": fake.issue(), "fake": _identity(fake)})
+    conn.send(
+        {
+            "url": fake.url,
+            "credentials": provider.credentials(fake),
+            "groups": provider.sync_groups(fake),
+        }
+    )
     while True:
         command, argument = conn.recv()
         if command == "mutate":
-            conn.send(_mutate(fake.employees, argument, seed))
+            conn.send(mutate(provider, fake, size, argument, seed))
         else:
             fake.stop()
             conn.send("stopped")
             return
-
-
-def _identity(fake) -> dict:
-    return {
-        "company_uuid": fake.company_uuid,
-        "client_id": fake.client_id,
-        "client_secret": fake.client_secret,
-    }
 
 
 class Counter:
@@ -249,9 +203,9 @@ def run(args) -> dict:
 
 
 class FakeProvider:
-    """A fake Gusto in a process of its own, and a directory of it to sync."""
+    """A fake HR system in a process of its own, and a directory of it to sync."""
 
-    def __init__(self, *, size: int, seed: int, slug: str, seats: int):
+    def __init__(self, *, provider: str, size: int, seed: int, slug: str):
         from billing.services import subscription_set
         from directory.models import Directory
         from directory.sync import pull_directory_create
@@ -261,7 +215,7 @@ class FakeProvider:
         self.pipe, child = context.Pipe()
         domain = f"{slug}.example"
         self.process = context.Process(
-            target=_serve, args=(child, size, seed, domain), daemon=True
+            target=_serve, args=(child, provider, size, seed, domain), daemon=True
         )
         self.process.start()
         hello = self.pipe.recv()
@@ -275,13 +229,15 @@ class FakeProvider:
         )
         self.directory = pull_directory_create(
             organization=self.organization,
-            provider="gusto",
-            credentials={**hello["fake"], **hello["tokens"]},
+            provider=provider,
+            credentials=hello["credentials"],
             base_url=hello["url"],
             actor="operator",
         )
         Directory.objects.filter(pk=self.directory.pk).update(
-            state=Directory.State.ACTIVE, archive_threshold_people=size
+            state=Directory.State.ACTIVE,
+            archive_threshold_people=size,
+            sync_groups=hello["groups"],
         )
 
     def sync(self):
@@ -314,26 +270,32 @@ def _run(args, database_url):
 
     # Link resolution is queued, not run: it is not part of the sync.
     celery_app.conf.task_always_eager = False
-    result = {"users": args.users}
+    result = {"users": args.users, "provider": args.provider}
     problems = []
 
     # A small untimed sync first, so that code loaded and caches filled on
     # first use count in neither measured step's peak.
-    warmup = FakeProvider(size=200, seed=args.seed, slug="warmup", seats=50)
+    warmup = FakeProvider(
+        provider=args.provider, size=200, seed=args.seed, slug="warmup"
+    )
     warmup.sync()
     warmup.stop()
 
     # A directory a tenth the size: the two first syncs' peaks should be
     # close, since memory follows the page size, not the directory size.
     small_size = args.users // 10
-    small = FakeProvider(size=small_size, seed=args.seed, slug="small", seats=50)
+    small = FakeProvider(
+        provider=args.provider, size=small_size, seed=args.seed, slug="small"
+    )
     small_run, result["small_first_sync"] = measure(small.sync)
     result["small_first_sync"]["users"] = small_size
     if small_run.created != small_size:
         problems.append(f"small first sync created {small_run.created}")
     small.stop()
 
-    large = FakeProvider(size=args.users, seed=args.seed, slug="large", seats=50)
+    large = FakeProvider(
+        provider=args.provider, size=args.users, seed=args.seed, slug="large"
+    )
     _, result["bare_insert"] = measure(
         lambda: bare_insert(large.organization, args.users, "bare.example")
     )
@@ -388,7 +350,7 @@ def _run(args, database_url):
 
 
 def report_print(result) -> None:
-    print(f"Pull sync of {result['users']:,} employees (fake Gusto, 100 a page)")
+    print(f"Pull sync of {result['users']:,} employees (fake {result['provider']})")
     print(f"{'step':<32}{'seconds':>10}{'queries':>10}{'peak MB':>10}")
     rows = [
         ("bare bulk_create", result["bare_insert"]),
