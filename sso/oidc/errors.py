@@ -31,6 +31,8 @@ REASONS = {
     "configured one.",
     "keys_failed": "The identity provider's signing keys could not be fetched.",
     "test_by_other": "This test sign-in was started by another admin.",
+    "subject_elsewhere": "Your identity provider account is already linked to "
+    "a Progression account in another organisation.",
 }
 
 

@@ -28,7 +28,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 from progression.errors import ProgressionError
 from progression.outbound import send
 from sso.flows import safe_next
-from sso.models import Connection
+from sso.models import Connection, Identity
 from sso.oidc.errors import OidcRejectedError
 from sso.oidc.tokens import id_token_verify
 from sso.signin import VerifiedIdentity
@@ -244,6 +244,25 @@ def identity_from_claims(connection: Connection, claims: dict) -> VerifiedIdenti
     )
 
 
+def _linked_elsewhere(identity: VerifiedIdentity) -> bool:
+    """Whether this issuer's subject already signs someone in elsewhere.
+
+    One account at one provider is one person: once it is linked in one
+    organisation, another organisation's connection to the same issuer (a
+    shared Google or a multi-tenant app) cannot claim it as well.
+    """
+    connection = identity.connection
+    return (
+        Identity.objects.filter(
+            subject=identity.subject,
+            connection__protocol=Connection.Protocol.OIDC,
+            connection__issuer=connection.issuer,
+        )
+        .exclude(connection__organization_id=connection.organization_id)
+        .exists()
+    )
+
+
 def identity_from_callback(request, connection: Connection, entry: dict):
     """Run the code exchange and the token checks; return the identity."""
     backend = ConnectionBackend(connection)
@@ -252,4 +271,6 @@ def identity_from_callback(request, connection: Connection, entry: dict):
     )
     if identity is None:
         raise OidcRejectedError("code_missing")
+    if _linked_elsewhere(identity):
+        raise OidcRejectedError("subject_elsewhere")
     return identity
