@@ -18,7 +18,7 @@ from sso.oidc import services as oidc_services
 from tests.peers.oidc_provider import OidcProvider
 
 CLIENT_ID = "progression"
-CLIENT_SECRET = "progression-client-secret"  # noqa: S105 - the peer's test client
+CLIENT_SECRET = "progression-client-secret-of-the-test-peer"  # noqa: S105 - the peer's test client
 OTHER_CLIENT_ID = "another-app"
 TESTSERVER = "http://testserver"
 CALLBACK_PATH = "/sso/oidc/callback/"
