@@ -18,11 +18,7 @@ def certificates_check_expiry_task():
 def metadata_refresh_task():
     """Fetch every connection's metadata URL again, so rotated certificates
     arrive before the IdP starts signing with them."""
-    ids = (
-        Connection.objects.filter(protocol=Connection.Protocol.SAML)
-        .exclude(metadata_url="")
-        .values_list("pk", flat=True)
-    )
+    ids = Connection.objects.exclude(metadata_url="").values_list("pk", flat=True)
     refreshed = 0
     for connection_id in ids:
         connection = Connection.objects.filter(pk=connection_id).first()
