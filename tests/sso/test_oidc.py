@@ -15,6 +15,7 @@ from django.utils.html import escape
 from billing.entitlements import entitlement
 from billing.models import Subscription
 from billing.services import subscription_set
+from progression.celery import app as celery_app
 from progression.crypto import decrypt
 from progression.errors import ValidationFailedError
 from sso import services
@@ -570,3 +571,44 @@ def test_end_to_end_over_the_live_server(
     assert home.url == live_server.url + "/"
     assert "Ada" in home.text
     assert LoginAttempt.objects.get(connection=connection).outcome == "signed_in"
+
+
+def test_email_the_provider_marks_unverified_is_not_used(client, peer, connection, ada):
+    peer.steer(claims={"email_verified": False})
+
+    response = sign_in(peer, client, connection, login="sub-ada")
+
+    assert response.status_code == 403
+    assert last_attempt(connection).reason == "email_missing"
+    assert not Identity.objects.exists()
+
+
+def test_claim_mapping_of_the_connection_is_applied(client, peer, connection, acme):
+    UserFactory(organization=acme, email="ada@acme.example")
+    services.connection_settings_set(
+        connection=connection,
+        actor="operator",
+        mapping={
+            "subject": "email",
+            "email": "email",
+            "first_name": "family_name",
+            "last_name": "given_name",
+            "groups": "",
+        },
+    )
+
+    sign_in(peer, client, connection, login="sub-ada")
+
+    attempt = last_attempt(connection)
+    assert attempt.subject == "ada@acme.example"
+    assert (attempt.mapped["first_name"], attempt.mapped["last_name"]) == (
+        "Lovelace",
+        "Ada",
+    )
+    assert attempt.mapped["groups"] == []
+
+
+def test_discovery_refresh_runs_daily_in_beat():
+    entry = celery_app.conf.beat_schedule["sso-oidc-discovery-refresh"]
+
+    assert entry == {"task": "sso.oidc_discovery_refresh", "schedule": 24 * 60 * 60}
