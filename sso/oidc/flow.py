@@ -102,8 +102,9 @@ def state_take(request, state: str) -> dict | None:
         return None
     entry = states.pop(state)
     request.session[SESSION_KEY] = states
-    # Saved now, not at the end of the request: a second callback with the
-    # same state, racing this one, must already find it gone.
+    # Saved now, not at the end of the request, so a replayed callback finds
+    # the state gone; two racing at the same instant still carry one code,
+    # which the provider redeems only once.
     request.session.save()
     return entry if isinstance(entry, dict) and entry.get("connection_id") else None
 

@@ -73,7 +73,7 @@ def login(request, public_id):
     return HttpResponseRedirect(url)
 
 
-def test_start(request, connection: Connection) -> str:
+def start_test_sign_in(request, connection: Connection) -> str:
     """Where an admin's test sign-in goes: the provider, in test mode."""
     if not connection.discovery:
         raise OidcRejectedError("not_configured")

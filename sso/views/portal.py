@@ -324,7 +324,7 @@ def connection_test(request, pk):
     connection = _connection(request, pk)
     try:
         if connection.is_oidc:
-            url = oidc.test_start(request, connection)
+            url = oidc.start_test_sign_in(request, connection)
         else:
             url = flows.login_start(connection=connection, test_by=request.user.pk)
     except (SamlRejectedError, OidcRejectedError) as exc:
