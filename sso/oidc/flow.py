@@ -140,6 +140,8 @@ class ConnectionBackend(OIDCAuthenticationBackend):
         """Exchange the code at the token endpoint, through the SSRF-safe client."""
         payload = {**payload, "redirect_uri": self.connection.redirect_uri}
         headers = {"Accept": "application/json"}
+        # TODO(#4): private_key_jwt client authentication is not offered;
+        # providers that require it cannot be connected yet.
         methods = self.connection.discovery.get(
             "token_endpoint_auth_methods_supported"
         ) or ["client_secret_basic"]
@@ -225,6 +227,8 @@ def identity_from_claims(connection: Connection, claims: dict) -> VerifiedIdenti
     subject = subject_of(connection, claims)
     if not subject:
         raise OidcRejectedError("subject_missing")
+    # TODO(#4): past 200 groups Entra sends `_claim_names` instead of the
+    # groups claim; reading them from Microsoft Graph is not done yet.
     groups = claims.get(mapping.get("groups") or "", [])
     if not isinstance(groups, list):
         groups = [groups]

@@ -5,6 +5,9 @@ every connection: which connection a callback answers is read only from the
 session entry stored under its `state` when the sign-in started, never from
 the provider's answer. Every refusal gets a page that says why and, once the
 connection is known, a line in its login attempt log.
+
+TODO(#4): signing out of Progression does not sign out at the provider
+(RP-initiated logout through the discovery's `end_session_endpoint`).
 """
 
 import logging
