@@ -56,8 +56,13 @@ def _connections(request):
     return Connection.objects.filter(organization_id=request.user.organization_id)
 
 
-def _connection(request, pk) -> Connection:
-    return get_object_or_404(_connections(request), pk=pk)
+def _connection(request, pk, *, protocol: str | None = None) -> Connection:
+    """The admin's organisation's connection; `protocol` limits a page that
+    only makes sense for SAML or for OIDC to that kind."""
+    connections = _connections(request)
+    if protocol is not None:
+        connections = connections.filter(protocol=protocol)
+    return get_object_or_404(connections, pk=pk)
 
 
 @admin_required
@@ -168,7 +173,7 @@ def connection(request, pk):
 @require_POST
 def connection_idp(request, pk):
     """Save the IdP's values: metadata (file, XML or URL) or typed by hand."""
-    connection = _connection(request, pk)
+    connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     if request.POST.get("mode") == "manual":
         form = ManualIdpForm(request.POST)
         if form.is_valid():
@@ -211,7 +216,7 @@ def connection_idp(request, pk):
 @require_POST
 def connection_oidc(request, pk):
     """Save the OIDC provider's values; its discovery document must fetch."""
-    connection = _connection(request, pk)
+    connection = _connection(request, pk, protocol=Connection.Protocol.OIDC)
     form = OidcClientForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -279,7 +284,7 @@ def connection_settings(request, pk):
 @admin_required
 @require_POST
 def certificate_add(request, pk):
-    connection = _connection(request, pk)
+    connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     form = CertificateForm(request.POST)
     if form.is_valid():
         try:
@@ -298,7 +303,7 @@ def certificate_add(request, pk):
 @admin_required
 @require_POST
 def certificate_remove(request, pk, cert_pk):
-    connection = _connection(request, pk)
+    connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     certificate = get_object_or_404(connection.certificates, pk=cert_pk)
     try:
         services.certificate_remove(certificate=certificate, actor=request.user)
@@ -311,7 +316,7 @@ def certificate_remove(request, pk, cert_pk):
 @admin_required
 @require_POST
 def connection_keypair(request, pk):
-    connection = _connection(request, pk)
+    connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     services.connection_keypair_generate(connection=connection, actor=request.user)
     messages.success(request, KEYPAIR_GENERATED)
     return redirect("sso:connection", pk=connection.pk)

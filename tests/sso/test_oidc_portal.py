@@ -231,3 +231,35 @@ def test_oidc_values_page_refuses_members(member_client, draft, peer):
 
     assert page.status_code == 403
     assert Connection.objects.get(pk=draft.pk).client_id == ""
+
+
+def test_saml_only_pages_of_an_oidc_connection_are_not_found(
+    admin_client, entitled, peer
+):
+    connection = oidc_connect(entitled, peer.issuer, activate=False)
+    pk = connection.pk
+    pages = [
+        reverse("sso:connection-idp", args=[pk]),
+        reverse("sso:certificate-add", args=[pk]),
+        reverse("sso:certificate-remove", args=[pk, 1]),
+        reverse("sso:connection-keypair", args=[pk]),
+    ]
+
+    statuses = [admin_client.post(url).status_code for url in pages]
+
+    assert statuses == [404] * len(pages)
+    assert Connection.objects.get(pk=pk).sp_certificate == ""
+
+
+def test_oidc_values_page_of_a_saml_connection_is_not_found(admin_client, entitled):
+    saml = services.connection_create(
+        organization=entitled, provider="okta-saml", actor="operator"
+    )
+
+    page = admin_client.post(
+        reverse("sso:connection-oidc", args=[saml.pk]),
+        {"issuer": "https://idp.example", "client_id": "x", "client_secret": "y"},
+    )
+
+    assert page.status_code == 404
+    assert Connection.objects.get(pk=saml.pk).client_id == ""
