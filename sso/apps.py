@@ -10,6 +10,10 @@ BEAT_SCHEDULE = {
         "task": "sso.metadata_refresh",
         "schedule": 6 * 60 * 60,
     },
+    "sso-oidc-discovery-refresh": {
+        "task": "sso.oidc_discovery_refresh",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from sso.providers import PROVIDER_CHOICES
+from sso.oidc.providers import SSO_PROVIDER_CHOICES
 
 MAX_METADATA_BYTES = 1024 * 1024
 METADATA_TOO_LARGE = "The metadata file is larger than 1 MB."
@@ -8,7 +8,7 @@ METADATA_EMPTY = "Upload the metadata file, paste its XML, or give its URL."
 
 
 class NewConnectionForm(forms.Form):
-    provider = forms.ChoiceField(choices=PROVIDER_CHOICES)
+    provider = forms.ChoiceField(choices=SSO_PROVIDER_CHOICES)
 
 
 class MetadataForm(forms.Form):
@@ -73,3 +73,31 @@ class PolicyForm(forms.Form):
     require_sso = forms.BooleanField(
         required=False, label="Require SSO for members (admins keep password sign-in)"
     )
+
+
+def _split(value: str) -> list[str]:
+    return [part for part in value.replace(",", " ").split() if part]
+
+
+class OidcClientForm(forms.Form):
+    issuer = forms.CharField(max_length=1024, required=False, label="Issuer URL")
+    client_id = forms.CharField(max_length=255, label="Client id")
+    client_secret = forms.CharField(
+        max_length=2048,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        label="Client secret",
+    )
+    scopes = forms.CharField(max_length=300, required=False, label="Scopes")
+    hosted_domains = forms.CharField(
+        max_length=2000, required=False, label="Allowed hosted domains (hd)"
+    )
+    tenant_ids = forms.CharField(
+        max_length=2000, required=False, label="Allowed tenant ids (tid)"
+    )
+
+    def clean_hosted_domains(self):
+        return _split(self.cleaned_data["hosted_domains"])
+
+    def clean_tenant_ids(self):
+        return _split(self.cleaned_data["tenant_ids"])

@@ -4,6 +4,11 @@ A connection belongs to one organisation and has its own SP entity ID and ACS
 URL, both built from `public_id` under `PUBLIC_BASE_URL`: an assertion made for
 one connection names that connection's audience and ACS, so it cannot be
 replayed against another organisation's connection.
+
+An OIDC connection instead has the organisation's client at the provider: the
+issuer, whose discovery document is cached here, and the client id and secret
+(the secret encrypted at rest). All OIDC connections share one redirect URI;
+the `state` of each sign-in names the connection it started for.
 """
 
 import secrets
@@ -14,8 +19,8 @@ from django.db import models
 from django.urls import reverse
 
 from progression.crypto import EncryptedTextField
-from progression.models import Organization, User
-from sso.providers import PROVIDER_CHOICES, PROVIDERS
+from progression.models import Organization, OrganizationDomain, User
+from sso.oidc.providers import SSO_PROVIDER_CHOICES, SSO_PROVIDERS
 
 
 def _public_id() -> str:
@@ -39,7 +44,7 @@ class Connection(models.Model):
     protocol = models.CharField(
         max_length=8, choices=Protocol.choices, default=Protocol.SAML
     )
-    provider = models.CharField(max_length=40, choices=PROVIDER_CHOICES)
+    provider = models.CharField(max_length=40, choices=SSO_PROVIDER_CHOICES)
     name = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
     idp_entity_id = models.CharField(max_length=1024, blank=True)
@@ -56,6 +61,17 @@ class Connection(models.Model):
     # in the SP metadata when present.
     sp_certificate = models.TextField(blank=True)
     sp_private_key = EncryptedTextField(blank=True)
+    # OIDC: the provider's issuer and its discovery document as last fetched
+    # (`metadata_fetched_at` and `metadata_error` say when and how it went).
+    issuer = models.CharField(max_length=1024, blank=True)
+    discovery = models.JSONField(default=dict, blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
+    client_secret = EncryptedTextField(blank=True)
+    scopes = models.CharField(max_length=300, blank=True)
+    # Google: the Workspace domains whose `hd` claim may sign in.
+    allowed_hosted_domains = models.JSONField(default=list, blank=True)
+    # Microsoft: the Entra tenants whose `tid` claim may sign in.
+    allowed_tenant_ids = models.JSONField(default=list, blank=True)
     tested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,16 +87,20 @@ class Connection(models.Model):
 
     @property
     def provider_info(self):
-        return PROVIDERS[self.provider]
+        return SSO_PROVIDERS[self.provider]
 
     @property
     def provider_name(self) -> str:
-        provider = PROVIDERS.get(self.provider)
+        provider = SSO_PROVIDERS.get(self.provider)
         return provider.name if provider else self.provider
 
     @property
     def is_active(self) -> bool:
         return self.state == self.State.ACTIVE
+
+    @property
+    def is_oidc(self) -> bool:
+        return self.protocol == self.Protocol.OIDC
 
     def _public(self, name: str) -> str:
         path = reverse(name, kwargs={"public_id": self.public_id})
@@ -100,7 +120,14 @@ class Connection(models.Model):
 
     @cached_property
     def login_url(self) -> str:
+        if self.is_oidc:
+            return self._public("sso:oidc-login")
         return self._public("sso:saml-login")
+
+    @cached_property
+    def redirect_uri(self) -> str:
+        """Where every OIDC provider sends people back: one URL for all."""
+        return settings.PUBLIC_BASE_URL + reverse("sso:oidc-callback")
 
     @cached_property
     def slo_return_url(self) -> str:
@@ -204,13 +231,42 @@ class LoginAttempt(models.Model):
 
 
 class Policy(models.Model):
-    """How an organisation signs in: with "require SSO", members must use SSO."""
+    """How an organisation signs in: with "require SSO", members must use SSO.
+
+    `default_connection` is where people go whose email domain has no route
+    of its own; without one, the oldest active connection.
+    """
 
     organization = models.OneToOneField(
         Organization, on_delete=models.CASCADE, related_name="sso_policy"
     )
     require_sso = models.BooleanField(default=False)
+    default_connection = models.ForeignKey(
+        Connection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):
         return f"{self.organization}: require SSO {self.require_sso}"
+
+
+class DomainRoute(models.Model):
+    """The connection that people on one of the organisation's domains use."""
+
+    domain = models.OneToOneField(
+        OrganizationDomain, on_delete=models.CASCADE, related_name="sso_route"
+    )
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="domain_routes"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["domain__domain"]
+
+    def __str__(self):
+        return f"{self.domain} -> {self.connection}"

@@ -31,6 +31,7 @@ class Provider:
     wants_encryption: bool = False
     has_slo: bool = True
     issuer_markers: tuple[str, ...] = field(default=())
+    protocol: str = "saml"
 
 
 def _mapping(subject="", email="email", first="firstName", last="lastName", groups=""):

@@ -18,7 +18,9 @@ from progression.outbound import fetch
 from progression.services import Actor, audit_record
 from sso import saml
 from sso.models import Connection, IdpCertificate, LoginAttempt, Policy
-from sso.providers import MAPPED_FIELDS, PROVIDERS
+from sso.oidc import services as oidc_services
+from sso.oidc.providers import SSO_PROVIDERS
+from sso.providers import MAPPED_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +44,9 @@ NAMEID = ""  # a mapping to "" reads the value from the NameID
 
 
 def _validate_provider(provider: str) -> None:
-    if provider not in PROVIDERS:
+    if provider not in SSO_PROVIDERS:
         raise ValidationFailedError(
-            PROVIDER_UNKNOWN % (provider, ", ".join(PROVIDERS)), code="provider"
+            PROVIDER_UNKNOWN % (provider, ", ".join(SSO_PROVIDERS)), code="provider"
         )
 
 
@@ -88,17 +90,23 @@ def connection_create(
     actor: Actor,
     name: str = "",
 ) -> Connection:
-    """Start a draft SAML connection with the provider's default mapping."""
+    """Start a draft connection with the provider's default mapping.
+
+    An OIDC provider's connection starts with its preset issuer, if any.
+    """
     _validate_provider(provider)
-    info = PROVIDERS[provider]
+    info = SSO_PROVIDERS[provider]
 
     with transaction.atomic():
-        connection = Connection.objects.create(
+        connection = Connection(
             organization=organization,
             provider=provider,
             name=(name or "").strip()[:200],
             attribute_mapping=dict(info.mapping),
         )
+        if info.protocol == Connection.Protocol.OIDC:
+            oidc_services.oidc_defaults_apply(connection)
+        connection.save()
         if info.wants_encryption:
             _keypair_set(connection)
         _audit(connection, actor, "sso.connection.created", after=_snapshot(connection))
@@ -345,6 +353,11 @@ def connection_activation_problem(connection: Connection) -> str | None:
     granted = entitlement(connection.organization)
     if not granted.available:
         return NOT_ENTITLED % granted.message
+    if connection.is_oidc:
+        problem = oidc_services.oidc_activation_problem(connection)
+        if problem:
+            return problem
+        return NOT_TESTED if connection.tested_at is None else None
     if not connection.idp_entity_id or not connection.sso_url:
         return SSO_URL_INVALID
     if not connection.certificates.exists():

@@ -1,9 +1,11 @@
-"""SSO housekeeping in Celery workers: certificate expiry and metadata refresh."""
+"""SSO housekeeping in Celery workers: certificate expiry, metadata and
+OIDC discovery refresh."""
 
 from celery import shared_task
 
 from sso import services
 from sso.models import Connection
+from sso.oidc import services as oidc_services
 
 
 @shared_task(name="sso.certificates_check_expiry")
@@ -21,6 +23,26 @@ def metadata_refresh_task():
     for connection_id in ids:
         connection = Connection.objects.filter(pk=connection_id).first()
         if connection is not None and services.connection_metadata_refresh(
+            connection=connection
+        ):
+            refreshed += 1
+    return refreshed
+
+
+@shared_task(name="sso.oidc_discovery_refresh")
+def oidc_discovery_refresh_task():
+    """Fetch every OIDC connection's discovery document again, so moved
+    endpoints and new signing algorithms arrive; a failure keeps the old
+    document and is shown in the portal. Running it twice is harmless."""
+    ids = (
+        Connection.objects.filter(protocol=Connection.Protocol.OIDC)
+        .exclude(issuer="")
+        .values_list("pk", flat=True)
+    )
+    refreshed = 0
+    for connection_id in ids:
+        connection = Connection.objects.filter(pk=connection_id).first()
+        if connection is not None and oidc_services.oidc_discovery_refresh(
             connection=connection
         ):
             refreshed += 1

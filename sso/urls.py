@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sso.views import portal, protocol
+from sso.views import oidc, portal, protocol
 
 app_name = "sso"
 
@@ -56,6 +56,10 @@ urlpatterns = [
         portal.connection_attempts,
         name="connection-attempts",
     ),
+    path("connections/<int:pk>/oidc/", portal.connection_oidc, name="connection-oidc"),
+    path("routing/", portal.routing_save, name="routing"),
+    path("oidc/callback/", oidc.callback, name="oidc-callback"),
+    path("oidc/<str:public_id>/login/", oidc.login, name="oidc-login"),
     path("saml/<str:public_id>/", protocol.metadata, name="saml-metadata"),
     path("saml/<str:public_id>/login/", protocol.login, name="saml-login"),
     path("saml/<str:public_id>/acs/", protocol.acs, name="saml-acs"),

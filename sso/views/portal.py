@@ -8,25 +8,31 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing.entitlements import entitlement
 from progression.access import admin_required
-from progression.errors import ProgressionError
-from sso import flows, services
+from progression.errors import CrossOrganizationError, ProgressionError
+from sso import flows, routing, services
 from sso.forms import (
     CertificateForm,
     ManualIdpForm,
     MetadataForm,
     NewConnectionForm,
+    OidcClientForm,
     PolicyForm,
     SettingsForm,
 )
 from sso.models import Connection, Policy
-from sso.providers import MAPPED_FIELDS, PROVIDERS
+from sso.oidc import services as oidc_services
+from sso.oidc.errors import OidcRejectedError
+from sso.oidc.providers import SSO_PROVIDERS
+from sso.providers import MAPPED_FIELDS
 from sso.saml import SamlRejectedError
+from sso.views import oidc
 
 CONNECTION_CREATED = "The connection was created. Follow the steps below."
 IDP_SAVED = "The identity provider's values were saved."
@@ -40,6 +46,9 @@ ACTIVATED = "The connection is active: people on your domains sign in through it
 DEACTIVATED = "The connection is inactive: people sign in with a password."
 POLICY_SAVED = "Sign-in policy saved."
 METADATA_REFRESHED = "The metadata was fetched again."
+OIDC_SAVED = "The provider's values were saved and its discovery document fetched."
+DISCOVERY_REFRESHED = "The discovery document was fetched again."
+ROUTING_SAVED = "Domain routing saved."
 ATTEMPTS_PAGE_SIZE = 50
 
 
@@ -47,17 +56,25 @@ def _connections(request):
     return Connection.objects.filter(organization_id=request.user.organization_id)
 
 
-def _connection(request, pk) -> Connection:
-    return get_object_or_404(_connections(request), pk=pk)
+def _connection(request, pk, *, protocol: str | None = None) -> Connection:
+    """The admin's organisation's connection; `protocol` limits a page that
+    only makes sense for SAML or for OIDC to that kind."""
+    connections = _connections(request)
+    if protocol is not None:
+        connections = connections.filter(protocol=protocol)
+    return get_object_or_404(connections, pk=pk)
 
 
 @admin_required
 def index(request):
     """The organisation's connections, the sign-in policy and the IdP picker."""
     policy = Policy.objects.filter(organization_id=request.user.organization_id).first()
+    connections = _connections(request).prefetch_related("certificates")
     context = {
-        "connections": _connections(request).prefetch_related("certificates"),
-        "providers": PROVIDERS.values(),
+        "connections": connections,
+        "routes": routing.routes_of(request.user.organization),
+        "default_connection_id": policy.default_connection_id if policy else None,
+        "providers": SSO_PROVIDERS.values(),
         "policy_form": PolicyForm(
             initial={"require_sso": bool(policy and policy.require_sso)}
         ),
@@ -127,6 +144,16 @@ def _render_connection(request, connection, *, status=200, **forms):
             }
         ),
         "certificate_form": forms.get("certificate_form") or CertificateForm(),
+        "oidc_form": forms.get("oidc_form")
+        or OidcClientForm(
+            initial={
+                "issuer": connection.issuer,
+                "client_id": connection.client_id,
+                "scopes": connection.scopes,
+                "hosted_domains": " ".join(connection.allowed_hosted_domains),
+                "tenant_ids": " ".join(connection.allowed_tenant_ids),
+            }
+        ),
         "last_test": connection.attempts.filter(test=True).first(),
         "attempts": connection.attempts.all()[:10],
         "activation_problem": services.connection_activation_problem(connection),
@@ -146,7 +173,7 @@ def connection(request, pk):
 @require_POST
 def connection_idp(request, pk):
     """Save the IdP's values: metadata (file, XML or URL) or typed by hand."""
-    connection = _connection(request, pk)
+    connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     if request.POST.get("mode") == "manual":
         form = ManualIdpForm(request.POST)
         if form.is_valid():
@@ -187,8 +214,41 @@ def connection_idp(request, pk):
 
 @admin_required
 @require_POST
+def connection_oidc(request, pk):
+    """Save the OIDC provider's values; its discovery document must fetch."""
+    connection = _connection(request, pk, protocol=Connection.Protocol.OIDC)
+    form = OidcClientForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            oidc_services.oidc_client_set(
+                connection=connection,
+                actor=request.user,
+                issuer=data["issuer"],
+                client_id=data["client_id"],
+                client_secret=data["client_secret"],
+                scopes=data["scopes"],
+                hosted_domains=data["hosted_domains"],
+                tenant_ids=data["tenant_ids"],
+            )
+            messages.success(request, OIDC_SAVED)
+            return redirect("sso:connection", pk=connection.pk)
+        except ProgressionError as exc:
+            form.add_error(None, exc.message)
+    connection.refresh_from_db()
+    return _render_connection(request, connection, status=400, oidc_form=form)
+
+
+@admin_required
+@require_POST
 def connection_refresh(request, pk):
     connection = _connection(request, pk)
+    if connection.is_oidc:
+        if oidc_services.oidc_discovery_refresh(connection=connection):
+            messages.success(request, DISCOVERY_REFRESHED)
+        else:
+            messages.error(request, connection.metadata_error)
+        return redirect("sso:connection", pk=connection.pk)
     try:
         services.connection_metadata_fetch(connection=connection, actor=request.user)
         messages.success(request, METADATA_REFRESHED)
@@ -224,7 +284,7 @@ def connection_settings(request, pk):
 @admin_required
 @require_POST
 def certificate_add(request, pk):
-    connection = _connection(request, pk)
+    connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     form = CertificateForm(request.POST)
     if form.is_valid():
         try:
@@ -243,7 +303,7 @@ def certificate_add(request, pk):
 @admin_required
 @require_POST
 def certificate_remove(request, pk, cert_pk):
-    connection = _connection(request, pk)
+    connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     certificate = get_object_or_404(connection.certificates, pk=cert_pk)
     try:
         services.certificate_remove(certificate=certificate, actor=request.user)
@@ -256,7 +316,7 @@ def certificate_remove(request, pk, cert_pk):
 @admin_required
 @require_POST
 def connection_keypair(request, pk):
-    connection = _connection(request, pk)
+    connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     services.connection_keypair_generate(connection=connection, actor=request.user)
     messages.success(request, KEYPAIR_GENERATED)
     return redirect("sso:connection", pk=connection.pk)
@@ -268,8 +328,11 @@ def connection_test(request, pk):
     """Send the admin through the IdP in test mode: see, don't sign in."""
     connection = _connection(request, pk)
     try:
-        url = flows.login_start(connection=connection, test_by=request.user.pk)
-    except SamlRejectedError as exc:
+        if connection.is_oidc:
+            url = oidc.start_test_sign_in(request, connection)
+        else:
+            url = flows.login_start(connection=connection, test_by=request.user.pk)
+    except (SamlRejectedError, OidcRejectedError) as exc:
         messages.error(request, exc.message)
         return redirect("sso:connection", pk=connection.pk)
     return redirect(url)
@@ -283,7 +346,8 @@ def connection_test_result(request, pk, attempt):
     rows = [
         {
             "field": field,
-            "attribute": mapping.get(field) or "NameID",
+            "attribute": mapping.get(field)
+            or ("sub" if connection.is_oidc else "NameID"),
             "value": attempt.mapped.get(field),
         }
         for field in MAPPED_FIELDS
@@ -340,4 +404,36 @@ def policy(request):
         actor=request.user,
     )
     messages.success(request, POLICY_SAVED)
+    return redirect("sso:index")
+
+
+def _id_or_none(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+@admin_required
+@require_POST
+def routing_save(request):
+    """Route each domain to a connection and choose the default connection.
+
+    The form posts `route-<domain id>` per domain and `default_connection`;
+    an id of another organisation's domain or connection answers 404.
+    """
+    organization = request.user.organization
+    routes = {
+        int(name.removeprefix("route-")): _id_or_none(value)
+        for name, value in request.POST.items()
+        if name.startswith("route-") and name.removeprefix("route-").isdigit()
+    }
+    try:
+        routing.routing_set(
+            organization=organization,
+            actor=request.user,
+            routes=routes,
+            default_connection_id=_id_or_none(request.POST.get("default_connection")),
+        )
+    except CrossOrganizationError as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, ROUTING_SAVED)
     return redirect("sso:index")

@@ -3,7 +3,9 @@
 `OidcProvider` writes the peer's configuration (clients, accounts and a signing
 key made for this run), starts `node server.mjs` on a free port and stops it.
 `sign_in()` walks the provider's own login and consent pages over HTTP, the way a
-browser would, and returns where the provider sent the person back to.
+browser would, and returns where the provider sent the person back to. The
+`steer`, `rotate`, `mint` and `stats` methods drive the peer's test controls
+(see server.mjs): what a provider in the wild might do to a relying party.
 """
 
 import json
@@ -46,10 +48,20 @@ class OidcProvider:
     kid: str = "peer-key-1"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    # The issuer's path, as Entra's `/<tenant id>/v2.0`.
+    issuer_path: str = ""
+    # Paths that also serve discovery, as Entra's `/organizations/v2.0`.
+    discovery_prefixes: list[str] = field(default_factory=list)
+    # Values that replace the provider's own in its discovery document.
+    discovery: dict = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def issuer(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_url + self.issuer_path
 
     def start(self) -> "OidcProvider":
         config = {
@@ -58,6 +70,8 @@ class OidcProvider:
             "clients": self.clients,
             "accounts": self.accounts,
             "jwks": {"keys": [signing_jwk(self.kid)]},
+            "discovery_prefixes": self.discovery_prefixes,
+            "discovery": self.discovery,
         }
         path = self.workdir / "oidc-peer.json"
         path.write_text(json.dumps(config))
@@ -73,7 +87,7 @@ class OidcProvider:
         while time.monotonic() < deadline:
             try:
                 requests.get(
-                    f"{self.issuer}/.well-known/openid-configuration", timeout=1
+                    f"{self.base_url}/.well-known/openid-configuration", timeout=1
                 )
                 return self
             except requests.ConnectionError:
@@ -106,7 +120,41 @@ class OidcProvider:
             )
             while response.is_redirect:
                 location = urljoin(response.url, response.headers["Location"])
-                if not location.startswith(self.issuer):
+                if not location.startswith(self.base_url):
                     return location
                 response = browser.get(location, allow_redirects=False, timeout=10)
         raise RuntimeError("the provider did not send the person back")
+
+    def _control(self, name: str, **body) -> dict:
+        response = requests.post(
+            f"{self.base_url}/__peer/{name}", json=body, timeout=10
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        """Back to the provider's own behaviour, keys and zero counters."""
+        self._control("reset")
+
+    def steer(self, *, claims=None, header=None, remove=(), discovery=None) -> None:
+        """Change the ID tokens the token endpoint hands out from now on
+        (re-signed with the current key), or what discovery reports."""
+        self._control(
+            "steer",
+            claims=claims or {},
+            header=header or {},
+            remove=list(remove),
+            discovery=discovery or {},
+        )
+
+    def rotate(self, kid: str = "") -> str:
+        """Sign with a new key from now on, published first in the JWKS."""
+        return self._control("rotate", kid=kid)["kid"]
+
+    def mint(self, claims: dict, header: dict | None = None) -> str:
+        """An ID token with these claims, signed with the current key."""
+        return self._control("mint", claims=claims, header=header or {})["id_token"]
+
+    def stats(self) -> dict:
+        """How often the JWKS and the discovery document were fetched."""
+        return self._control("stats")

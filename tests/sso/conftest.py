@@ -5,6 +5,7 @@ from sso import services
 from sso.models import Connection
 from tests.factories import OrganizationDomainFactory
 from tests.peers.simplesamlphp.idp import SimpleSamlIdp
+from tests.sso.oidc_peer import entra, entra_peer, oidc_peer, peer  # noqa: F401
 
 IDP_PASSWORD = "idp-password"
 

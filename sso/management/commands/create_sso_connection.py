@@ -1,4 +1,9 @@
-"""Operator command: a SAML connection for an organisation, from metadata or values."""
+"""Operator command: an SSO connection for an organisation.
+
+SAML from metadata or values; OIDC (generic, Google, Microsoft) from the
+provider's client id and secret, with the issuer preset where the provider
+has one.
+"""
 
 from pathlib import Path
 
@@ -7,8 +12,14 @@ from django.db import transaction
 
 from progression.management.base import OperatorCommand
 from sso import services
+from sso.oidc import services as oidc_services
+from sso.oidc.providers import OIDC_PROVIDERS
 from sso.providers import PROVIDERS
 
+OIDC_CLIENT_REQUIRED = "An OIDC connection needs --client-id and --client-secret."
+SAML_ONLY = (
+    "--metadata-file, --metadata-url, --entity-id, --sso-url, --cert-file are for SAML."
+)
 SOURCE_REQUIRED = (
     "Give exactly one of --metadata-file, --metadata-url, or --entity-id with "
     "--sso-url and --cert-file."
@@ -18,7 +29,8 @@ SOURCE_REQUIRED = (
 class Command(OperatorCommand):
     help = (
         "Create a SAML connection and print its id, acs_url, entity_id, "
-        "metadata_url and login_url."
+        "metadata_url and login_url; or an OIDC connection and print its id, "
+        "redirect_uri and login_url."
     )
 
     def add_arguments(self, parser):
@@ -36,14 +48,26 @@ class Command(OperatorCommand):
         parser.add_argument("--jit", action="store_true", help="JIT provisioning")
         parser.add_argument("--sp-keypair", action="store_true")
         parser.add_argument("--activate", action="store_true")
+        parser.add_argument("--issuer", default="", help="OIDC issuer URL")
+        parser.add_argument("--client-id", default="")
+        parser.add_argument("--client-secret", default="")
+        parser.add_argument("--scopes", default="")
+        parser.add_argument(
+            "--hosted-domain", action="append", default=[], help="Google hd"
+        )
+        parser.add_argument(
+            "--tenant-id", action="append", default=[], help="Microsoft tid"
+        )
 
     def run(self, **options):
         organization = self.organization(options["slug"])
         provider = options["provider"]
+        if provider in OIDC_PROVIDERS:
+            return self._oidc(organization, provider, options)
         if provider not in PROVIDERS:
             raise CommandError(
-                f"Unknown SAML provider {provider!r}. Choose one of: "
-                + ", ".join(PROVIDERS)
+                f"Unknown SSO provider {provider!r}. Choose one of: "
+                + ", ".join([*PROVIDERS, *OIDC_PROVIDERS])
                 + "."
             )
         manual = options["entity_id"] or options["sso_url"] or options["cert_file"]
@@ -113,6 +137,56 @@ class Command(OperatorCommand):
         }
         summary = "\n".join(
             [f"Created SAML connection {connection.pk} ({connection.state})"]
+            + [f"  {key}: {data[key]}" for key in list(data)[4:]]
+        )
+        return summary, data
+
+    def _oidc(self, organization, provider, options):
+        saml = [options[k] for k in ("metadata_file", "metadata_url", "entity_id")]
+        if any(saml) or options["sso_url"] or options["cert_file"]:
+            raise CommandError(SAML_ONLY)
+        if not (options["client_id"] and options["client_secret"]):
+            raise CommandError(OIDC_CLIENT_REQUIRED)
+
+        with transaction.atomic():
+            connection = services.connection_create(
+                organization=organization,
+                provider=provider,
+                name=options["name"],
+                actor="operator",
+            )
+            oidc_services.oidc_client_set(
+                connection=connection,
+                actor="operator",
+                issuer=options["issuer"],
+                client_id=options["client_id"],
+                client_secret=options["client_secret"],
+                scopes=options["scopes"],
+                hosted_domains=options["hosted_domain"],
+                tenant_ids=options["tenant_id"],
+            )
+            services.connection_settings_set(
+                connection=connection,
+                actor="operator",
+                jit_provisioning=options["jit"],
+            )
+            if options["activate"]:
+                services.connection_activate(
+                    connection=connection, actor="operator", skip_test=True
+                )
+
+        data = {
+            "id": connection.pk,
+            "organization": organization.slug,
+            "provider": provider,
+            "state": connection.state,
+            "redirect_uri": connection.redirect_uri,
+            "login_url": connection.login_url,
+            "issuer": connection.issuer,
+            "client_id": connection.client_id,
+        }
+        summary = "\n".join(
+            [f"Created OIDC connection {connection.pk} ({connection.state})"]
             + [f"  {key}: {data[key]}" for key in list(data)[4:]]
         )
         return summary, data
