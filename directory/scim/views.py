@@ -13,7 +13,7 @@ import re
 import time
 
 from django.http import HttpResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from billing.entitlements import entitlement
@@ -135,8 +135,14 @@ def _summary(kind: str, method: str, request, body: dict) -> str:
 
 def _base_url(request, version: str, public_id) -> str:
     return request.build_absolute_uri(
-        reverse(f"scim-{version}:root", kwargs={"public_id": public_id})
+        _root_path(get_script_prefix(), version, public_id)
     ).rstrip("/")
+
+
+@functools.lru_cache(maxsize=1024)
+def _root_path(prefix: str, version: str, public_id) -> str:
+    # Reversed once per directory: every request's resource locations use it.
+    return reverse(f"scim-{version}:root", kwargs={"public_id": public_id})
 
 
 _KINDS = {
