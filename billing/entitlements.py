@@ -14,6 +14,7 @@ SCIM, HR-system syncs, the portal's activation buttons) and refuse with its
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -80,16 +81,33 @@ def _organization_id(organization: Organization | int) -> int:
     return organization if isinstance(organization, int) else organization.pk
 
 
+_UNLOADED: Any = object()
+
+
 def entitlement(
-    organization: Organization | int, *, at: datetime | None = None
+    organization: Organization | int,
+    *,
+    at: datetime | None = None,
+    subscription: Subscription | None = _UNLOADED,
 ) -> Entitlement:
-    """Answer for `organization` at `at` (now by default)."""
+    """Answer for `organization` at `at` (now by default).
+
+    A caller that loaded the organisation's subscription with its own query
+    (None when there is none) passes it and spares one. Bolt-ons are read
+    only when the plan leaves the answer to them.
+    """
     at = at or timezone.now()
     organization_id = _organization_id(organization)
-    subscription = Subscription.objects.filter(organization_id=organization_id).first()
+    if subscription is _UNLOADED:
+        subscription = Subscription.objects.filter(
+            organization_id=organization_id
+        ).first()
     state = state_at(subscription, at) if subscription is not None else None
     if state is None:
         return Entitlement(False, NO_SUBSCRIPTION, NO_SUBSCRIPTION_MESSAGE, None)
+    if not state.is_annual or state.includes_sso:
+        # Monthly plans and Scale Annual with enough seats ignore bolt-ons.
+        return decide(state=state, purchases=[], at=at)
     purchases = list(
         BoltOnPurchase.objects.filter(organization_id=organization_id).order_by(
             "-term_end"

@@ -70,6 +70,16 @@ for _, member in ipairs(ARGV) do
 end
 return sequence
 """
+_ADD_IF_QUEUED_SCRIPT = """
+if redis.call('EXISTS', KEYS[3]) == 0 then
+    return 0
+end
+local sequence = redis.call('INCR', KEYS[1])
+for _, member in ipairs(ARGV) do
+    redis.call('ZADD', KEYS[2], sequence, member)
+end
+return 1
+"""
 _CLAIM_SCRIPT = """
 local sequence = tonumber(redis.call('GET', KEYS[1]) or '0')
 return {sequence, redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', sequence)}
@@ -85,6 +95,7 @@ class RedisPending:
         self.client = redis.Redis.from_url(url)
         self.prefix = f"{prefix}:links"
         self._add = self.client.register_script(_ADD_SCRIPT)
+        self._add_if_queued = self.client.register_script(_ADD_IF_QUEUED_SCRIPT)
         self._claim = self.client.register_script(_CLAIM_SCRIPT)
 
     def _key(self, organization_id: int, what: str) -> str:
@@ -94,6 +105,18 @@ class RedisPending:
         self._add(
             keys=[f"{self.prefix}:sequence", self._key(organization_id, "pending")],
             args=members,
+        )
+
+    def add_if_queued(self, organization_id: int, members: list[str]) -> bool:
+        return bool(
+            self._add_if_queued(
+                keys=[
+                    f"{self.prefix}:sequence",
+                    self._key(organization_id, "pending"),
+                    self._key(organization_id, "queued"),
+                ],
+                args=members,
+            )
         )
 
     def claim(self, organization_id: int) -> Claim:
@@ -141,6 +164,15 @@ class MemoryPending:
             self.sequence += 1
             entries = self.pending.setdefault(organization_id, {})
             entries.update(dict.fromkeys(members, self.sequence))
+
+    def add_if_queued(self, organization_id: int, members: list[str]) -> bool:
+        with self.lock:
+            if organization_id not in self.queued:
+                return False
+            self.sequence += 1
+            entries = self.pending.setdefault(organization_id, {})
+            entries.update(dict.fromkeys(members, self.sequence))
+            return True
 
     def claim(self, organization_id: int) -> Claim:
         with self.lock:
@@ -201,10 +233,14 @@ def links_request(*, organization_id: int, user_ids=None, force=False) -> bool:
     """
     from directory.tasks import resolve_links_task
 
-    if not Directory.objects.filter(organization_id=organization_id).exists():
-        return False
     members = [EVERYONE] if user_ids is None else [str(pk) for pk in user_ids]
     store = pending_store()
+    if members and not force and store.add_if_queued(organization_id, members):
+        # A run is queued only for an organisation with a directory, and it
+        # will see these; during a burst of changes this is the usual case.
+        return False
+    if not Directory.objects.filter(organization_id=organization_id).exists():
+        return False
     if members:
         store.add(organization_id, members)
     if not store.mark_queued(organization_id) and not force:

@@ -23,6 +23,7 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from directory.links_queue import links_request_on_commit
@@ -93,14 +94,20 @@ def _check_user_name_free(
         raise ConflictError(USER_NAME_TAKEN, code="user_name_taken")
 
 
-def directory_user_create(*, directory: Directory, record: Record) -> DirectoryUser:
+def directory_user_create(
+    *, directory: Directory, record: Record, along: list[Model] = ()
+) -> DirectoryUser:
     """Store a new directory user and provision the person it describes.
 
     The person is created first and the directory user inserted once, linked;
     a userName already in the directory is refused by its unique index, which
-    rolls the whole create back.
+    rolls the whole create back. The usual case, a new person, is one
+    statement; `along` holds unsaved rows (the request log) to write in it,
+    left unsaved when the create takes the longer path.
     """
     directory_user = DirectoryUser(directory=directory, **_fields(record))
+    if _create_with_new_person(directory_user, along):
+        return directory_user
 
     try:
         with transaction.atomic():
@@ -113,6 +120,34 @@ def directory_user_create(*, directory: Directory, record: Record) -> DirectoryU
         _check_user_name_free(directory, directory_user.user_name)
         raise
     return directory_user
+
+
+def _create_with_new_person(directory_user: DirectoryUser, along) -> bool:
+    """The usual create, in one statement: a new person and their directory user.
+
+    False, with nothing written, when the person is not simply new: out of
+    scope, without an email, or with an address already in use, which may
+    be a conflict or an archived namesake coming back.
+    """
+    if not directory_user.active or directory_user.directory.group_scope_enabled:
+        return False
+    email = _email_for(directory_user)
+    if not email:
+        return False
+    directory = directory_user.directory
+    try:
+        user = services.user_create_linked(
+            organization=directory.organization,
+            email=email,
+            first_name=directory_user.first_name,
+            last_name=directory_user.last_name,
+            source=User.Source.DIRECTORY,
+            actor=directory.actor_label,
+            linked=[(directory_user, "user"), *((row, None) for row in along)],
+        )
+    except IntegrityError as exc:
+        raise ConflictError(USER_NAME_TAKEN, code="user_name_taken") from exc
+    return user is not None
 
 
 def _provision_new(directory_user: DirectoryUser) -> User | None:

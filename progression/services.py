@@ -14,6 +14,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 from django.utils.text import slugify
@@ -32,6 +33,7 @@ from progression.models import (
     Team,
     User,
 )
+from progression.rows import ChainedRow, rows_insert_chained
 from progression.signals import people_links_changed
 
 logger = logging.getLogger(__name__)
@@ -299,6 +301,60 @@ def user_create(
     except IntegrityError as exc:
         # Two creates raced for one email; the database kept the first.
         raise ConflictError(EMAIL_TAKEN, code="email_taken") from exc
+    logger.info("user created", extra={"user_id": user.pk})
+    return user
+
+
+def user_create_linked(
+    *,
+    organization: Organization,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    source: str = User.Source.MANUAL,
+    actor: Actor = None,
+    linked: list[tuple[Model, str | None]] = (),
+) -> User | None:
+    """Create a person, their audit event and rows that go with them, at once.
+
+    `linked` holds unsaved rows, each with the name of its foreign key to the
+    new person, or None for a row that only goes with the creation. All are
+    written by one statement, so a request creating a person from outside
+    pays one round trip. When someone already uses the address nothing is
+    written and None is returned: the caller knows whether that is a conflict
+    or a namesake to bring back. A linked row breaking a constraint raises
+    `IntegrityError`, with nothing written either.
+    """
+    email = _clean_email(email)
+    if source not in User.Source.values:
+        raise ValidationFailedError(f"Unknown source {source!r}.", code="source")
+
+    user = User(
+        organization=organization,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        source=source,
+    )
+    user.set_unusable_password()
+    event = _audit_event(user, actor, "user.created", None, _user_snapshot(user))
+    rows = [
+        ChainedRow("person", user, ignore_conflicts=True),
+        ChainedRow("audit", event, refs={"target_id": "person"}),
+    ]
+    rows += [
+        ChainedRow(f"linked{index}", row, refs={field: "person"})
+        if field
+        else ChainedRow(f"linked{index}", row, after=("person",))
+        for index, (row, field) in enumerate(linked)
+    ]
+    if "person" not in rows_insert_chained(rows):
+        return None
+    for row, field in linked:
+        if field:
+            setattr(row, field, user)
+
+    _links_changed(organization.pk, [user.pk])
     logger.info("user created", extra={"user_id": user.pk})
     return user
 

@@ -436,6 +436,9 @@ def project(
                 ]
         return out
     unwanted = _projection_paths(excluded, core, extensions) or []
+    if not unwanted:
+        # Nothing to take out: the resource is rendered as it is.
+        return resource
     out = copy.deepcopy(resource)
     for path in unwanted:
         target = out if path.uri is None else out.get(path.uri, {})

@@ -7,6 +7,7 @@ tenancy is a SQL predicate (`directory_id = ...`), never a Python loop.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -17,6 +18,7 @@ from directory.models import (
     Directory,
     DirectoryGroup,
     DirectoryMembership,
+    DirectoryRequest,
     DirectoryUser,
 )
 from directory.scim import filters
@@ -50,6 +52,9 @@ class Context:
     base_url: str
     attributes: str | None = None
     excluded: str | None = None
+    # The request log entry for a given answer, unsaved, for a handler that
+    # can write it in the statement making the change.
+    log: Callable[[int], DirectoryRequest] | None = None
 
 
 def _int(value, default: int) -> int:
@@ -173,15 +178,17 @@ def _user_document(body: dict) -> dict:
 
 
 def user_create(ctx: Context, body: dict) -> tuple[int, dict]:
-    # TODO(#5): creates run at 0.12-0.18 of a bare insert in
-    # bench/scim_create.py, under the 0.6 target: 13 database round trips per
-    # create (entitlement, person, audit, savepoint, log) against one. Caching
-    # the entitlement per organisation and writing the log outside the
-    # request would remove four of them.
+    # TODO(#5): a create runs at 0.35-0.45 of a bare insert in
+    # bench/scim_create.py (two cores shared with other work), under the 0.6
+    # target. Besides its one write it makes two round trips the bare view
+    # does not (directory lookup, link-resolution note in Redis), writes four
+    # rows with their indexes, and spends about 2.5 ms more CPU in Python.
     document = _user_document(body)
 
     directory_user = provisioning.directory_user_create(
-        directory=ctx.directory, record=user_record(document)
+        directory=ctx.directory,
+        record=user_record(document),
+        along=[ctx.log(201)] if ctx.log else [],
     )
     resource = user_resource(directory_user, ctx.base_url, memberships=())
     return 201, _one(ctx, resource, USER_SCHEMA, USER_EXTENSIONS)

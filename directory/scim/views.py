@@ -6,13 +6,14 @@ method, path (without the query string), status, timing and a summary made of
 attribute and operation names only, never values, tokens or bodies.
 """
 
+import functools
 import json
 import logging
 import re
 import time
 
 from django.http import HttpResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from billing.entitlements import entitlement
@@ -134,8 +135,14 @@ def _summary(kind: str, method: str, request, body: dict) -> str:
 
 def _base_url(request, version: str, public_id) -> str:
     return request.build_absolute_uri(
-        reverse(f"scim-{version}:root", kwargs={"public_id": public_id})
+        _root_path(get_script_prefix(), version, public_id)
     ).rstrip("/")
+
+
+@functools.lru_cache(maxsize=1024)
+def _root_path(prefix: str, version: str, public_id) -> str:
+    # Reversed once per directory: every request's resource locations use it.
+    return reverse(f"scim-{version}:root", kwargs={"public_id": public_id})
 
 
 _KINDS = {
@@ -159,13 +166,21 @@ def _serve(request, version: str, public_id, kind: str, scim_id=None, action=Non
     if directory is None:
         return _error(version, ScimError(401, UNAUTHORIZED))
     status, response, body = 500, None, {}
+    entry = DirectoryRequest(
+        directory=directory, method=request.method[:10], path=request.path[:500]
+    )
     try:
         if not directory.is_active:
             raise ScimError(403, DIRECTORY_INACTIVE)
-        answer = entitlement(directory.organization_id)
+        answer = entitlement(
+            directory.organization_id,
+            subscription=getattr(directory.organization, "subscription", None),
+        )
         if not answer.available:
             raise ScimError(403, answer.message)
-        response, body = _route(request, version, directory, kind, scim_id, action)
+        response, body = _route(
+            request, version, directory, kind, scim_id, action, (entry, started)
+        )
         status = response.status_code
     except ScimError as exc:
         status, response = exc.status, _error(version, exc)
@@ -173,18 +188,31 @@ def _serve(request, version: str, public_id, kind: str, scim_id=None, action=Non
         error = scim_error_from(exc)
         status, response = error.status, _error(version, error)
     finally:
-        DirectoryRequest.objects.create(
-            directory=directory,
-            method=request.method[:10],
-            path=request.path[:500],
-            status=status,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            summary=_summary(kind, request.method, request, body),
+        _log_write(
+            entry, started, status, _summary(kind, request.method, request, body)
         )
     return response
 
 
-def _route(request, version, directory, kind, scim_id, action):
+def _log_entry(entry, started, summary, status: int) -> DirectoryRequest:
+    """The log entry of a request answering `status`, as of now."""
+    entry.status = status
+    entry.duration_ms = int((time.monotonic() - started) * 1000)
+    entry.summary = summary
+    return entry
+
+
+def _log_write(entry, started, status: int, summary: str) -> None:
+    # A create may have written the entry in its own statement, as the answer
+    # it was about to give; only a later failure changes that answer.
+    if entry.pk is None:
+        _log_entry(entry, started, summary, status).save(force_insert=True)
+    elif entry.status != status:
+        entry.status = status
+        entry.save(update_fields=["status"])
+
+
+def _route(request, version, directory, kind, scim_id, action, log):
     """Answer one request; return the response and the parsed body (for the log)."""
     base_url = _base_url(request, version, directory.public_id)
     if kind in {"ServiceProviderConfig", "ResourceTypes", "Schemas"}:
@@ -206,11 +234,18 @@ def _route(request, version, directory, kind, scim_id, action):
             body = v1.search_to_v2(body)
         elif request.method in {"POST", "PUT"}:
             body = v1.request_to_v2(body, kind)
+    entry, started = log
     ctx = handlers.Context(
         directory=directory,
         base_url=base_url,
         attributes=request.GET.get("attributes"),
         excluded=request.GET.get("excludedAttributes"),
+        log=functools.partial(
+            _log_entry,
+            entry,
+            started,
+            _summary(kind, request.method, request, logged_body),
+        ),
     )
     if version == "v1" and request.method == "PATCH" and not body["Operations"]:
         status, payload = (

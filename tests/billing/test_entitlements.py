@@ -148,6 +148,42 @@ def test_entitlement_accepts_organization_id(entitled):
     assert answer.reason == e.INCLUDED
 
 
+def test_entitlement_given_subscription_reads_only_bolt_ons_it_needs(
+    organization, other_organization, django_assert_num_queries
+):
+    subscription_set(
+        organization=organization,
+        plan="scale",
+        period="annual",
+        seats=50,
+        actor="operator",
+        term_start=START,
+    )
+    subscription_set(
+        organization=other_organization,
+        plan="launch",
+        period="annual",
+        seats=10,
+        actor="operator",
+        term_start=START,
+    )
+    bolt_on_purchase(organization=other_organization, actor="operator", at=START)
+    scale = organization.subscription
+    launch = other_organization.subscription
+
+    with django_assert_num_queries(0):
+        included = e.entitlement(organization, at=START, subscription=scale)
+    with django_assert_num_queries(1):
+        bolt_on = e.entitlement(other_organization, at=START, subscription=launch)
+    with django_assert_num_queries(0):
+        none = e.entitlement(organization, at=START, subscription=None)
+
+    assert included == e.entitlement(organization, at=START)
+    assert bolt_on == e.entitlement(other_organization, at=START)
+    assert bolt_on.reason == e.BOLT_ON
+    assert none.reason == e.NO_SUBSCRIPTION
+
+
 def test_entitlement_other_organization_bolt_on_not_shared(
     organization, other_organization
 ):

@@ -81,6 +81,17 @@ def test_pending_queued_marker_once_until_cleared(store):
     assert (first, second, store.mark_queued(1)) == (True, False, True)
 
 
+def test_pending_add_if_queued_notes_only_while_a_run_is_queued(store):
+    _clean(store, 1)
+
+    before = store.add_if_queued(1, ["3"])
+    store.mark_queued(1)
+    during = store.add_if_queued(1, ["5"])
+
+    assert (before, during) == (False, True)
+    assert store.claim(1).user_ids == [5]
+
+
 def test_links_request_without_directory_queues_nothing(organization):
     queued = links_request(organization_id=organization.pk, user_ids=[1])
 
