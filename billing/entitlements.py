@@ -80,16 +80,33 @@ def _organization_id(organization: Organization | int) -> int:
     return organization if isinstance(organization, int) else organization.pk
 
 
+_READ = object()
+
+
 def entitlement(
-    organization: Organization | int, *, at: datetime | None = None
+    organization: Organization | int,
+    *,
+    at: datetime | None = None,
+    subscription: Subscription | None = _READ,
 ) -> Entitlement:
-    """Answer for `organization` at `at` (now by default)."""
+    """Answer for `organization` at `at` (now by default).
+
+    A caller that has just read the organisation's subscription row (None
+    when it has none), in the same query as something else, passes it as
+    `subscription` to save reading it again.
+    """
     at = at or timezone.now()
     organization_id = _organization_id(organization)
-    subscription = Subscription.objects.filter(organization_id=organization_id).first()
+    if subscription is _READ:
+        subscription = Subscription.objects.filter(
+            organization_id=organization_id
+        ).first()
     state = state_at(subscription, at) if subscription is not None else None
     if state is None:
         return Entitlement(False, NO_SUBSCRIPTION, NO_SUBSCRIPTION_MESSAGE, None)
+    if state.is_annual and state.includes_sso:
+        # Bolt-ons change nothing here; `decide` would not look at them.
+        return decide(state=state, purchases=[], at=at)
     purchases = list(
         BoltOnPurchase.objects.filter(organization_id=organization_id).order_by(
             "-term_end"

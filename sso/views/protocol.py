@@ -36,10 +36,19 @@ BODY_TOO_LARGE = "The sign-in message is too large."
 
 
 def _connection(public_id: str) -> Connection:
+    # The subscription comes along in the same query, for `_entitlement`.
     return get_object_or_404(
-        Connection.objects.select_related("organization"),
+        Connection.objects.select_related("organization__subscription"),
         public_id=public_id,
         protocol=Connection.Protocol.SAML,
+    )
+
+
+def _entitlement(connection: Connection):
+    """The organisation's entitlement now, from the subscription just read."""
+    organization = connection.organization
+    return entitlement(
+        organization, subscription=getattr(organization, "subscription", None)
     )
 
 
@@ -62,7 +71,7 @@ def login(request, public_id):
     """Start an SP-initiated sign-in: an AuthnRequest over HTTP-Redirect."""
     connection = _connection(public_id)
     organization = connection.organization
-    granted = entitlement(organization)
+    granted = _entitlement(connection)
     if not granted.available:
         return refusal_page(
             request,
@@ -105,7 +114,7 @@ def acs(request, public_id):
     granted = None
     if not testing:
         # Without the entitlement nothing is written, not even the attempt.
-        granted = entitlement(connection.organization)
+        granted = _entitlement(connection)
         if not granted.available:
             return refusal_page(
                 request,

@@ -3,10 +3,10 @@ over python3-saml's, with responses built and signed by `tests.sso.builder`."""
 
 import base64
 import datetime as dt
+from importlib import import_module
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from sso import saml, services
@@ -438,7 +438,8 @@ def test_sign_in_session_cookie_is_http_only_lax_and_complete(client, connection
     assert cookie["samesite"] == "Lax"
     assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
     assert "Cookie" in response["Vary"]
-    session = Session.objects.get(session_key=cookie.value).get_decoded()
+    engine = import_module(settings.SESSION_ENGINE)
+    session = engine.SessionStore(cookie.value).load()
     assert session["_auth_user_id"] == str(ada.pk)
     assert session["sso_connection_id"] == connection.pk
 
