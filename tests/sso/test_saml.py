@@ -416,18 +416,6 @@ def test_metadata_publishes_entity_id_and_acs(client, connection):
     assert response["Content-Disposition"].startswith("attachment;")
 
 
-def test_single_logout_ends_only_a_session_of_this_connection(client, connection, ada):
-    respond(client, connection, start(client, connection))
-    other = make_connection(connection.organization, provider="okta-saml")
-
-    client.get(reverse("sso:saml-sls", args=[other.public_id]))
-    still_in = client.get("/").status_code
-    client.get(reverse("sso:saml-sls", args=[connection.public_id]))
-
-    assert still_in == 200
-    assert client.get("/").status_code == 302
-
-
 def test_sign_in_session_cookie_is_http_only_lax_and_complete(client, connection, ada):
     request_id = start(client, connection)
 
