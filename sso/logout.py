@@ -26,6 +26,7 @@ from sso.saml import SamlRejectedError
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("progression.security")
 
+# How long a LogoutRequest we sent may be answered.
 LOGOUT_TTL = 10 * 60
 
 # What a SAML sign-in keeps in the session, for single logout.
@@ -65,40 +66,47 @@ def signout_url(request) -> str | None:
     )
     if connection is None:
         return None
-    url, request_id = saml.logout_request_url(
-        connection,
-        name_id=name_id,
-        name_id_format=session.get(SESSION_NAME_ID_FORMAT, ""),
-        session_index=session.get(SESSION_INDEX, ""),
-    )
+    try:
+        url, request_id = saml.logout_request_url(
+            connection,
+            name_id=name_id,
+            name_id_format=session.get(SESSION_NAME_ID_FORMAT, ""),
+            session_index=session.get(SESSION_INDEX, ""),
+        )
+    except SamlRejectedError as exc:
+        # Our own session still ends; only the IdP's stays.
+        logger.error(
+            "saml logout not sent: %s", exc.code, extra={"connection_id": connection.pk}
+        )
+        return None
     store.put(_key("logout", connection, request_id), {"sent": True}, LOGOUT_TTL)
     logger.info("saml logout sent", extra={"connection_id": connection.pk})
     return url
 
 
-def logout_answered(connection: Connection, *, query_string: str, get: dict) -> None:
+def logout_answered(connection: Connection, *, query_string: str) -> None:
     """Accept the IdP's LogoutResponse to a live LogoutRequest of ours, once.
 
     Our session ended when the person signed out; a valid answer only says
     the IdP's has too, so nothing here ends a session.
     """
-    in_response_to = saml.logout_response_check(
-        connection, query_string=query_string, get=get
-    )
+    in_response_to = saml.logout_response_check(connection, query_string=query_string)
     # Taken only once the answer is valid: a forged one cannot use it up.
     if not store.take(_key("logout", connection, in_response_to)):
         raise SamlRejectedError("logout_unknown_request")
     logger.info("saml logout answered", extra={"connection_id": connection.pk})
 
 
-def idp_logout(request, connection: Connection, *, query_string: str, get: dict):
+def idp_logout(request, connection: Connection, *, query_string: str):
     """Handle an IdP's LogoutRequest; return the URL of our LogoutResponse.
 
-    Raises `SamlRejectedError`, with the session untouched, for any message
-    that is not valid, signed and new.
+    None when the connection has no IdP logout URL to answer at. Raises
+    `SamlRejectedError`, with the session untouched, for any message that is
+    not valid, signed and new.
     """
-    logout = saml.logout_request_check(connection, query_string=query_string, get=get)
-    if not store.add_once(_key("logout-request", connection, logout.id), LOGOUT_TTL):
+    logout = saml.logout_request_check(connection, query_string=query_string)
+    key = _key("logout-request", connection, logout.id)
+    if not store.add_once(key, saml.LOGOUT_REQUEST_TTL):
         raise SamlRejectedError("replayed")
     if _session_named(request.session, connection, logout):
         auth_logout(request)
@@ -106,7 +114,7 @@ def idp_logout(request, connection: Connection, *, query_string: str, get: dict)
             "saml logout ended a session", extra={"connection_id": connection.pk}
         )
     return saml.logout_response_url(
-        connection, in_response_to=logout.id, relay_state=get.get("RelayState", "")
+        connection, in_response_to=logout.id, relay_state=logout.relay_state
     )
 
 

@@ -28,6 +28,7 @@ from sso.saml.certificates import (
     keypair_generate,
 )
 from sso.saml.logout import (
+    LOGOUT_REQUEST_TTL,
     LogoutRequest,
     logout_request_check,
     logout_request_url,
@@ -58,6 +59,7 @@ from sso.saml.speedups import library_as_shipped
 
 __all__ = [
     "CERT_INVALID",
+    "LOGOUT_REQUEST_TTL",
     "MAX_RESPONSE_BYTES",
     "METADATA_INVALID",
     "METADATA_NO_CERT",

@@ -20,6 +20,7 @@ LogoutResponse answers a live request of ours, are the caller's
 """
 
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as Constants
@@ -57,6 +58,8 @@ class LogoutRequest:
     id: str
     name_id: str
     session_indexes: tuple[str, ...]
+    # Handed back to the IdP with our answer, as SAML asks; never followed.
+    relay_state: str
 
 
 def _logout_settings(connection) -> OneLogin_Saml2_Settings:
@@ -68,6 +71,27 @@ def _logout_settings(connection) -> OneLogin_Saml2_Settings:
     data = _settings_dict(connection)
     data["security"]["wantMessagesSigned"] = True
     return OneLogin_Saml2_Settings(data)
+
+
+_PARAMETERS = ("SAMLRequest", "SAMLResponse", "RelayState", "SigAlg", "Signature")
+# How old a LogoutRequest may be, and so how long the caller must remember
+# the ids of accepted ones to refuse them again.
+MESSAGE_MAX_AGE = 10 * 60
+_CLOCK_SKEW = 3 * 60
+LOGOUT_REQUEST_TTL = MESSAGE_MAX_AGE + _CLOCK_SKEW
+
+
+def _parameters(query_string: str) -> dict:
+    """The query's SAML parameters; each may appear once.
+
+    The signature covers every copy of a parameter while a reader takes one,
+    so a repeated parameter is refused rather than risk reading an unsigned
+    copy.
+    """
+    parsed = parse_qs(query_string, keep_blank_values=True)
+    if any(len(parsed.get(name, ())) > 1 for name in _PARAMETERS):
+        raise SamlRejectedError("logout_malformed", "repeated parameter")
+    return {name: values[0] for name, values in parsed.items() if values}
 
 
 def _request_data(connection, query_string: str, get: dict) -> dict:
@@ -107,6 +131,21 @@ def _issued_by_idp(connection, issuer: str | None) -> None:
         raise SamlRejectedError("wrong_issuer", issuer)
 
 
+def _recent(root) -> None:
+    """Refuse a LogoutRequest issued more than `MESSAGE_MAX_AGE` ago.
+
+    NotOnOrAfter is optional; this bounds how long a captured request could
+    be replayed to the time its id is remembered.
+    """
+    try:
+        issued = OneLogin_Saml2_Utils.parse_SAML_to_time(root.get("IssueInstant"))
+    except (TypeError, ValueError) as exc:
+        raise SamlRejectedError("logout_malformed", "IssueInstant") from exc
+    age = OneLogin_Saml2_Utils.now() - issued
+    if age > MESSAGE_MAX_AGE or age < -_CLOCK_SKEW:
+        raise SamlRejectedError("expired", "IssueInstant")
+
+
 def _check_size(message: str) -> None:
     if not message:
         raise SamlRejectedError("logout_missing")
@@ -123,20 +162,25 @@ def logout_request_url(
     """
     if not connection.slo_url:
         raise SamlRejectedError("not_configured")
-    auth = OneLogin_Saml2_Auth(
-        _public_request_data(connection.slo_return_url), _settings_dict(connection)
-    )
-    # RelayState is our SLS URL (the library's default); it is never followed.
-    url = auth.logout(
-        name_id=name_id or None,
-        name_id_format=name_id_format or None,
-        session_index=session_index or None,
-    )
+    try:
+        auth = OneLogin_Saml2_Auth(
+            _public_request_data(connection.slo_return_url),
+            _settings_dict(connection),
+        )
+        # RelayState is our SLS URL (the library's default); never followed.
+        url = auth.logout(
+            name_id=name_id or None,
+            name_id_format=name_id_format or None,
+            session_index=session_index or None,
+        )
+    except OneLogin_Saml2_Error as exc:
+        raise SamlRejectedError("not_configured", str(exc)) from exc
     return url, auth.get_last_request_id()
 
 
-def logout_request_check(connection, *, query_string: str, get: dict) -> LogoutRequest:
+def logout_request_check(connection, *, query_string: str) -> LogoutRequest:
     """Validate an IdP's LogoutRequest fully or raise `SamlRejectedError`."""
+    get = _parameters(query_string)
     message = get.get("SAMLRequest", "")
     _check_size(message)
     auth = _auth(connection, _request_data(connection, query_string, get))
@@ -159,18 +203,21 @@ def logout_request_check(connection, *, query_string: str, get: dict) -> LogoutR
         raise SamlRejectedError("logout_malformed", str(exc)) from exc
     _issued_by_idp(connection, issuer)
     _addressed_to_us(connection, root)
+    _recent(root)
     return LogoutRequest(
         id=root.get("ID", ""),
         name_id=name_id or "",
         session_indexes=tuple(session_indexes),
+        relay_state=get.get("RelayState", ""),
     )
 
 
-def logout_response_check(connection, *, query_string: str, get: dict) -> str:
+def logout_response_check(connection, *, query_string: str) -> str:
     """Validate the IdP's LogoutResponse; return the request id it answers.
 
     Whether that id names a live request of ours is the caller's to check.
     """
+    get = _parameters(query_string)
     message = get.get("SAMLResponse", "")
     _check_size(message)
     request_data = _request_data(connection, query_string, get)
@@ -198,8 +245,15 @@ def logout_response_check(connection, *, query_string: str, get: dict) -> str:
     return in_response_to
 
 
-def logout_response_url(connection, *, in_response_to: str, relay_state: str) -> str:
-    """The HTTP-Redirect URL of our LogoutResponse (Success) to the IdP."""
+def logout_response_url(
+    connection, *, in_response_to: str, relay_state: str
+) -> str | None:
+    """The HTTP-Redirect URL of our LogoutResponse (Success) to the IdP.
+
+    None when the connection has no IdP logout URL to answer at.
+    """
+    if not connection.slo_url:
+        return None
     settings_object = OneLogin_Saml2_Settings(_settings_dict(connection))
     response = OneLogin_Saml2_Logout_Response(settings_object)
     response.build(in_response_to)

@@ -186,17 +186,14 @@ def single_logout(request, public_id):
     anyone out.
     """
     connection = _connection(public_id)
+    # The signature covers the query string exactly as the IdP wrote it.
     query_string = request.META.get("QUERY_STRING", "")
-    get = request.GET.dict()
     try:
-        if "SAMLRequest" in get:
-            return HttpResponseRedirect(
-                logout.idp_logout(
-                    request, connection, query_string=query_string, get=get
-                )
-            )
-        if "SAMLResponse" in get:
-            logout.logout_answered(connection, query_string=query_string, get=get)
+        if "SAMLRequest" in request.GET:
+            answer = logout.idp_logout(request, connection, query_string=query_string)
+            return HttpResponseRedirect(answer) if answer else redirect("signin")
+        if "SAMLResponse" in request.GET:
+            logout.logout_answered(connection, query_string=query_string)
             return redirect("signin")
         raise SamlRejectedError("logout_missing")
     except SamlRejectedError as exc:

@@ -184,11 +184,12 @@ def _redirect_url(url: str, kind: str, xml: bytes, key: str | None) -> str:
     return f"{url}?{urlencode(params)}"
 
 
-def _logout_root(tag: str, *, issuer, destination, in_response_to=None):
+def _logout_root(tag: str, *, issuer, destination, in_response_to=None, ago=0):
     root = etree.Element(f"{{{SAMLP}}}{tag}", nsmap=NSMAP)
     root.set("ID", f"_l{uuid.uuid4().hex}")
     root.set("Version", "2.0")
-    root.set("IssueInstant", _time(dt.datetime.now(dt.UTC)))
+    issued = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+    root.set("IssueInstant", _time(issued))
     if destination is not None:
         root.set("Destination", destination)
     if in_response_to is not None:
@@ -205,17 +206,21 @@ def build_logout_request_url(
     name_id: str,
     destination: str | None = "",
     session_index: str | None = None,
-    lifetime: int = 300,
+    lifetime: int | None = 300,
+    issued_ago: int = 0,
     key: str | None = "builder",
 ) -> str:
-    """An IdP's LogoutRequest to our SLS; `destination` "" means the SLS URL."""
+    """An IdP's LogoutRequest to our SLS; `destination` "" means the SLS URL,
+    `lifetime` None sends no NotOnOrAfter."""
     root = _logout_root(
         "LogoutRequest",
         issuer=issuer,
         destination=sls_url if destination == "" else destination,
+        ago=issued_ago,
     )
-    until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime)
-    root.set("NotOnOrAfter", _time(until))
+    if lifetime is not None:
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime)
+        root.set("NotOnOrAfter", _time(until))
     name = etree.SubElement(root, f"{{{SAML}}}NameID")
     name.set("Format", EMAIL_FORMAT)
     name.text = name_id

@@ -225,6 +225,7 @@ def test_idp_logout_request_of_own_session_index_ends_session(client, connection
         ({"destination": None}, "another URL"),
         ({"destination": "https://evil.example/slo"}, "another URL"),
         ({"lifetime": -60}, "expired"),
+        ({"lifetime": None, "issued_ago": 11 * 60}, "expired"),
         ({"key": None}, "not signed"),
         ({"key": "stranger"}, "signature does not match"),
     ],
@@ -290,3 +291,41 @@ def test_sls_without_message_is_refused_and_session_kept(client, connection, ada
     assert response.status_code == 400
     assert "no logout message" in response.content.decode()
     assert _signed_in(client) is True
+
+
+def test_idp_logout_request_with_repeated_parameter_is_refused(client, connection, ada):
+    _sign_in(client, connection)
+    url = _idp_request(connection)
+    forged = _idp_request(connection, name_id="other@acme.example", key=None)
+    extra = forged.split("?", 1)[1]
+
+    response = client.get(f"{url}&{extra}")
+
+    assert response.status_code == 400
+    assert "not a readable SAML message" in response.content.decode()
+    assert _signed_in(client) is True
+
+
+def test_idp_logout_request_without_idp_logout_url_ends_session(client, entitled, ada):
+    OrganizationDomainFactory(organization=entitled, domain="acme.example")
+    connection = _make_connection(entitled, slo_url="")
+    _sign_in(client, connection)
+
+    response = client.get(_idp_request(connection))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("signin")
+    assert _signed_in(client) is False
+
+
+def test_sign_out_of_connection_without_idp_logout_url_ends_session(
+    client, entitled, ada
+):
+    OrganizationDomainFactory(organization=entitled, domain="acme.example")
+    connection = _make_connection(entitled, slo_url="")
+    _sign_in(client, connection)
+
+    response = client.post(reverse("signout"))
+
+    assert response["Location"] == reverse("signin")
+    assert _signed_in(client) is False
