@@ -240,6 +240,23 @@ def test_idp_initiated_logout_ends_the_session_and_answers(
     assert _signed_in(browser, public_base) is False
 
 
+def test_signed_logout_response_is_accepted_by_idp_that_checks_it(
+    transactional_db, public_base, saml_idp, entitled, acme_domain, browser, ada
+):
+    connection = _connect_with_slo(saml_idp, entitled, keypair=True)
+    _sign_in(browser, connection)
+    request_url = _idp_logout_request(browser, saml_idp, connection)
+
+    answer = browser.get(request_url, allow_redirects=False, timeout=10)
+    finished = browser.get(
+        answer.headers["Location"], allow_redirects=False, timeout=10
+    )
+
+    assert "Signature" in _query(answer.headers["Location"])
+    assert finished.headers["Location"] == saml_idp.base_url
+    assert _signed_in(browser, public_base) is False
+
+
 def test_idp_logout_request_is_accepted_once(
     slo_connection, public_base, saml_idp, browser, ada
 ):
