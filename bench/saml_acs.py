@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -228,6 +229,28 @@ def bench_in_process(connection, responses) -> dict:
     return {name: statistics.median(values) for name, values in rounds.items()}
 
 
+def statements_per_sign_in(connection, responses) -> int:
+    """SQL statements of one returning person's complete sign-in, in-process.
+
+    The first response signs the person in once (linking the subject); the
+    second is counted.
+    """
+    from django.db import connection as database
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    path = urlsplit(connection.acs_url).path
+    host = urlsplit(connection.acs_url).hostname
+    counted = None
+    for encoded in responses:
+        with CaptureQueriesContext(database) as queries:
+            answer = Client(SERVER_NAME=host).post(path, {"SAMLResponse": encoded})
+        if answer.status_code != 302:
+            raise SystemExit(f"in-process sign-in failed: {answer.status_code}")
+        counted = len(queries)
+    return counted
+
+
 def _gunicorn(port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(  # noqa: S603 - fixed arguments
@@ -335,10 +358,15 @@ def main(argv=None) -> int:
     cache.clear()
     connection = arrange()
     try:
-        pool = responses_build(connection, args.responses + args.http)
+        pool = responses_build(connection, args.responses + args.http + 2)
+        statements = statements_per_sign_in(connection, pool[-2:])
         in_process = bench_in_process(connection, pool[: args.responses])
         http = bench_http(
-            connection, pool[args.responses :], port, args.workers, args.concurrency
+            connection,
+            pool[args.responses : args.responses + args.http],
+            port,
+            args.workers,
+            args.concurrency,
         )
     finally:
         if not args.keep:
@@ -352,7 +380,13 @@ def main(argv=None) -> int:
         / in_process["xmlsec"],
         "http_per_second": http,
         "sign_in_vs_insert_view": http["sign_in"] / http["insert_view"],
+        "sql_statements_per_sign_in": statements,
     }
+    # TODO(#3): complete sign-ins measure 0.17-0.27 of the insert view on a
+    # shared two-core machine, short of 0.3. A returning person's sign-in is
+    # down to four statements; what is left is about 12 ms of worker CPU
+    # against the view's 2.4 ms, mostly Django compiling the two joined
+    # selects, last_login and the log entry, then SAML validation.
     ok = (
         result["acs_vs_xmlsec"] >= 0.2
         and result["sign_in_vs_insert_view"] >= 0.3
@@ -383,6 +417,7 @@ def main(argv=None) -> int:
             f"   {result['sign_in_vs_insert_view']:.2f} of the view (target >= 0.30)"
         )
         print(f"    failed requests               {http['failures']:8d}")
+        print(f"    SQL statements per sign-in    {statements:8d}")
         print("targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1
 

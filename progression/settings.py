@@ -127,7 +127,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "progression.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "progression"),
         }
@@ -135,7 +135,13 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in Redis where there is one (`progression.sessions`), so a
+# sign-in writes no session row; signing out deletes the session, and an
+# archived person's session is refused at the next request. Without Redis
+# (`make run` on SQLite) they stay in the database.
+SESSION_ENGINE = (
+    "progression.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")

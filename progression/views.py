@@ -154,8 +154,13 @@ def signin_password(request):
 
 @require_POST
 def signout(request):
-    logout(request)
-    return redirect("signin")
+    """End the session, then go where a sign-in app says (an IdP's logout)."""
+    try:
+        next_url = signin_registry.signout_continue(request)
+    finally:
+        # Whatever a step does, the session ends.
+        logout(request)
+    return redirect(next_url or "signin")
 
 
 @admin_required

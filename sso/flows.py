@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from sso import saml, store
+from sso import logout, saml, store
 from sso.models import Connection
 from sso.saml import SamlRejectedError
 from sso.signin import VerifiedIdentity
@@ -180,4 +180,5 @@ def identity_from_assertion(
         attributes=attributes,
         issuer=assertion.issuer,
         idp_initiated=idp_initiated,
+        session=logout.session_values(assertion),
     )

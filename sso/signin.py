@@ -16,6 +16,7 @@ the connection's own organisation, or a clear refusal:
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -80,6 +81,9 @@ class VerifiedIdentity:
     attributes: dict = field(default_factory=dict)
     issuer: str = ""
     idp_initiated: bool = False
+    # What the protocol needs later in the person's session, such as the
+    # NameID and session index that single logout names.
+    session: dict = field(default_factory=dict)
 
 
 def refusal_page(request, message: str, *, status: int = 403):
@@ -143,11 +147,13 @@ def _find_user(identity: VerifiedIdentity) -> tuple[User | None, bool]:
     connection = identity.connection
     users = User.objects.filter(organization_id=connection.organization_id)
     if identity.subject:
-        linked = (
-            Identity.objects.filter(connection=connection, subject=identity.subject)
-            .select_related("user")
-            .first()
-        )
+        try:
+            # One link per subject and connection (a unique constraint).
+            linked = Identity.objects.select_related("user").get(
+                connection=connection, subject=identity.subject
+            )
+        except Identity.DoesNotExist:
+            linked = None
         # The link is re-checked against the organisation: it can never point
         # elsewhere, but a user row is the thing that grants access.
         if linked and linked.user.organization_id == connection.organization_id:
@@ -160,29 +166,33 @@ def _find_user(identity: VerifiedIdentity) -> tuple[User | None, bool]:
 def identity_resolve(identity: VerifiedIdentity, *, granted=None) -> User:
     """Return the user to sign in, linking the subject and creating (JIT) as
     needed; raise `SignInRefusedError` otherwise."""
-    connection = identity.connection
     user, linked = _check(identity, granted=granted)
-
     with transaction.atomic(savepoint=False):
-        if user is None:
-            try:
-                user = people.user_create(
-                    organization=connection.organization,
+        return _resolved(identity, user, linked)
+
+
+def _resolved(identity: VerifiedIdentity, user: User | None, linked: bool) -> User:
+    """Create the person (JIT) and link the subject, as `_check` found needed."""
+    connection = identity.connection
+    if user is None:
+        try:
+            user = people.user_create(
+                organization=connection.organization,
+                email=identity.email,
+                first_name=identity.first_name,
+                last_name=identity.last_name,
+                actor=f"sso:{connection.pk}",
+            )
+        except ProgressionError as exc:
+            raise SignInRefusedError(
+                NO_ACCOUNT.format(
                     email=identity.email,
-                    first_name=identity.first_name,
-                    last_name=identity.last_name,
-                    actor=f"sso:{connection.pk}",
-                )
-            except ProgressionError as exc:
-                raise SignInRefusedError(
-                    NO_ACCOUNT.format(
-                        email=identity.email,
-                        organization=connection.organization.name,
-                    ),
-                    code="no_account",
-                ) from exc
-        if identity.subject and not linked:
-            _link(connection, user, identity.subject)
+                    organization=connection.organization.name,
+                ),
+                code="no_account",
+            ) from exc
+    if identity.subject and not linked:
+        _link(connection, user, identity.subject)
     return user
 
 
@@ -222,15 +232,23 @@ def identity_sign_in(
     """Sign the person in and send them on, or answer with the refusal page.
 
     Every outcome but a missing entitlement is logged on the connection; with
-    no entitlement nothing at all is written. A sign-in is one transaction:
-    the link to the IdP subject, the new session and its log entry.
+    no entitlement nothing at all is written. A first sign-in is one
+    transaction: the new person, the link to the IdP subject, the session
+    (when sessions are in the database), `last_login` and the log entry. The
+    session cookie is handed out only once all of it is written, so a failed
+    sign-in leaves at most a session nobody holds, which expires.
     """
     connection = identity.connection
     try:
-        with transaction.atomic():
-            user = identity_resolve(identity, granted=granted)
+        user, linked = _check(identity, granted=granted)
+        # A returning person (found, linked) writes two single statements,
+        # last_login and the log entry, which need no transaction around them.
+        returning = user is not None and (linked or not identity.subject)
+        with nullcontext() if returning else transaction.atomic():
+            user = _resolved(identity, user, linked)
             login(request, user, backend="progression.auth.ActiveUserBackend")
             request.session["sso_connection_id"] = connection.pk
+            request.session.update(identity.session)
             request.session.save()
             _attempt(identity, LoginAttempt.Outcome.SIGNED_IN, user=user)
     except SignInRefusedError as exc:

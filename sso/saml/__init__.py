@@ -15,7 +15,8 @@ the application; this module adds them next to its own:
 - documents with a DTD are refused before any parsing.
 
 Binding a response to a live request and the once-only use of an assertion id
-are the caller's (`sso.flows`), because they need the shared store.
+are the caller's (`sso.flows`), because they need the shared store. Single
+logout messages are checked in `sso.saml.logout`.
 """
 
 from sso.saml import speedups
@@ -25,6 +26,14 @@ from sso.saml.certificates import (
     certificate_info,
     certificate_pem,
     keypair_generate,
+)
+from sso.saml.logout import (
+    LOGOUT_REQUEST_TTL,
+    LogoutRequest,
+    logout_request_check,
+    logout_request_url,
+    logout_response_check,
+    logout_response_url,
 )
 from sso.saml.metadata import (
     METADATA_INVALID,
@@ -44,13 +53,13 @@ from sso.saml.response import (
     _settings,
     _settings_dict,
     authn_request_url,
-    logout_request_url,
     sp_metadata_xml,
 )
 from sso.saml.speedups import library_as_shipped
 
 __all__ = [
     "CERT_INVALID",
+    "LOGOUT_REQUEST_TTL",
     "MAX_RESPONSE_BYTES",
     "METADATA_INVALID",
     "METADATA_NO_CERT",
@@ -59,6 +68,7 @@ __all__ = [
     "Assertion",
     "CertificateInfo",
     "IdpMetadata",
+    "LogoutRequest",
     "MetadataInvalidError",
     "ResponseCheck",
     "SamlRejectedError",
@@ -70,7 +80,10 @@ __all__ = [
     "certificate_pem",
     "keypair_generate",
     "library_as_shipped",
+    "logout_request_check",
     "logout_request_url",
+    "logout_response_check",
+    "logout_response_url",
     "parse_idp_metadata",
     "sp_metadata_xml",
     "speedups",

@@ -49,6 +49,12 @@ REASONS = {
     "unsolicited": "This connection does not accept sign-ins started at the "
     "identity provider. Start from Progression's sign-in page.",
     "replayed": "That assertion was already used.",
+    "logout_missing": "The identity provider sent no logout message.",
+    "logout_malformed": "The logout message is not a readable SAML message.",
+    "logout_unsigned": "The logout message is not signed; unsigned logout "
+    "messages are never accepted.",
+    "logout_unknown_request": "The logout answer names a logout we did not "
+    "start, or one that expired or was already answered.",
     "invalid": "The SAML response was refused.",
 }
 
@@ -218,16 +224,6 @@ def authn_request_url(connection, *, relay_state: str = "") -> tuple[str, str]:
     )
     url = auth.login(return_to=relay_state or None)
     return url, auth.get_last_request_id()
-
-
-def logout_request_url(connection, *, name_id: str, session_index: str) -> str:
-    """The HTTP-Redirect URL of a LogoutRequest to the IdP, for single logout."""
-    auth = OneLogin_Saml2_Auth(
-        _public_request_data(connection.slo_return_url), _settings_dict(connection)
-    )
-    return auth.logout(
-        return_to=None, name_id=name_id or None, session_index=session_index or None
-    )
 
 
 def _decode(saml_response: str) -> bytes:

@@ -1,4 +1,4 @@
-"""SAML endpoints the IdP and the browser talk to: metadata, login, ACS.
+"""SAML endpoints the IdP and the browser talk to: metadata, login, ACS, SLS.
 
 Connections are found by the public id in the URL, never by the Issuer of a
 response: entity IDs are not unique across IdP tenants. The ACS is exempt from
@@ -8,7 +8,6 @@ every refusal with a page that says why.
 
 import logging
 
-from django.contrib.auth import logout as auth_logout
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.csrf import csrf_exempt
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.entitlements import entitlement
 from progression.errors import ProgressionError
-from sso import flows, saml, services
+from sso import flows, logout, saml, services
 from sso.models import Connection, LoginAttempt
 from sso.saml import SamlRejectedError
 from sso.signin import (
@@ -32,14 +31,24 @@ logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("progression.security")
 
 REFUSED_PREFIX = "Sign-in refused: %s"
+LOGOUT_REFUSED = "Logout message refused: %s"
 BODY_TOO_LARGE = "The sign-in message is too large."
 
 
 def _connection(public_id: str) -> Connection:
+    # The subscription comes along in the same query, for `_entitlement`.
     return get_object_or_404(
-        Connection.objects.select_related("organization"),
+        Connection.objects.select_related("organization__subscription"),
         public_id=public_id,
         protocol=Connection.Protocol.SAML,
+    )
+
+
+def _entitlement(connection: Connection):
+    """The organisation's entitlement now, from the subscription just read."""
+    organization = connection.organization
+    return entitlement(
+        organization, subscription=getattr(organization, "subscription", None)
     )
 
 
@@ -62,7 +71,7 @@ def login(request, public_id):
     """Start an SP-initiated sign-in: an AuthnRequest over HTTP-Redirect."""
     connection = _connection(public_id)
     organization = connection.organization
-    granted = entitlement(organization)
+    granted = _entitlement(connection)
     if not granted.available:
         return refusal_page(
             request,
@@ -105,7 +114,7 @@ def acs(request, public_id):
     granted = None
     if not testing:
         # Without the entitlement nothing is written, not even the attempt.
-        granted = entitlement(connection.organization)
+        granted = _entitlement(connection)
         if not granted.available:
             return refusal_page(
                 request,
@@ -168,13 +177,29 @@ def _test_result(connection, result):
 
 @require_GET
 def single_logout(request, public_id):
-    """Where the IdP sends people back after logging out: end our session too.
+    """The IdP's logout messages, over HTTP-Redirect.
 
-    Only a session that came in through this connection is ended here.
+    A LogoutRequest ends the session it names and is answered with a
+    LogoutResponse; a LogoutResponse answers our own LogoutRequest, sent when
+    the person signed out. Anything else, and any message that fails a check,
+    is refused with the session untouched: a link to this URL cannot sign
+    anyone out.
     """
     connection = _connection(public_id)
-    if request.session.get("sso_connection_id") == connection.pk:
-        # TODO(#3): validate the IdP's LogoutRequest/LogoutResponse signature
-        # and answer IdP-initiated single logout with a LogoutResponse.
-        auth_logout(request)
-    return redirect("signin")
+    # The signature covers the query string exactly as the IdP wrote it.
+    query_string = request.META.get("QUERY_STRING", "")
+    try:
+        if "SAMLRequest" in request.GET:
+            answer = logout.idp_logout(request, connection, query_string=query_string)
+            return HttpResponseRedirect(answer) if answer else redirect("signin")
+        if "SAMLResponse" in request.GET:
+            logout.logout_answered(connection, query_string=query_string)
+            return redirect("signin")
+        raise SamlRejectedError("logout_missing")
+    except SamlRejectedError as exc:
+        security_logger.warning(
+            "saml logout rejected: %s",
+            exc.code,
+            extra={"connection_id": connection.pk},
+        )
+        return refusal_page(request, LOGOUT_REFUSED % exc.message, status=400)

@@ -435,3 +435,25 @@ def test_entitlement_monthly_terms_keep_day_of_month(organization):
 
     assert subscription.term_start == datetime(2026, 3, 31, tzinfo=UTC)
     assert subscription.term_end == datetime(2026, 4, 30, tzinfo=UTC)
+
+
+def test_entitlement_of_subscription_passed_in_reads_no_subscription(
+    organization, django_assert_num_queries
+):
+    subscription = _scale_annual(organization)
+
+    with django_assert_num_queries(0):
+        answer = e.entitlement(
+            organization, at=START + SECOND, subscription=subscription
+        )
+
+    assert answer.reason == e.INCLUDED
+
+
+def test_entitlement_of_no_subscription_passed_in_is_unavailable(organization):
+    _scale_annual(organization)
+
+    answer = e.entitlement(organization, at=START + SECOND, subscription=None)
+
+    assert answer.available is False
+    assert answer.reason == e.NO_SUBSCRIPTION

@@ -7,9 +7,11 @@ import datetime as dt
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import xmlsec
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 from tests.peers.simplesamlphp.idp import make_keypair
@@ -164,3 +166,86 @@ def _sign(element, cert: str, private_key: str, algorithm: str) -> None:
     context.key = key
     context.register_id(element, "ID")
     context.sign(signature)
+
+
+def _redirect_url(url: str, kind: str, xml: bytes, key: str | None) -> str:
+    """An HTTP-Redirect URL carrying `xml`, signed over its query with `key`."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    encoded = base64.b64encode(compressor.compress(xml) + compressor.flush())
+    params = [(kind, encoded.decode())]
+    if key is not None:
+        params.append(("SigAlg", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"))
+        signed = urlencode(params).encode()
+        private_key = serialization.load_pem_private_key(
+            signing_key(key)[1].encode(), password=None
+        )
+        signature = private_key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
+        params.append(("Signature", base64.b64encode(signature).decode()))
+    return f"{url}?{urlencode(params)}"
+
+
+def _logout_root(tag: str, *, issuer, destination, in_response_to=None, ago=0):
+    root = etree.Element(f"{{{SAMLP}}}{tag}", nsmap=NSMAP)
+    root.set("ID", f"_l{uuid.uuid4().hex}")
+    root.set("Version", "2.0")
+    issued = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+    root.set("IssueInstant", _time(issued))
+    if destination is not None:
+        root.set("Destination", destination)
+    if in_response_to is not None:
+        root.set("InResponseTo", in_response_to)
+    if issuer is not None:
+        etree.SubElement(root, f"{{{SAML}}}Issuer").text = issuer
+    return root
+
+
+def build_logout_request_url(
+    *,
+    sls_url: str,
+    issuer: str | None,
+    name_id: str,
+    destination: str | None = "",
+    session_index: str | None = None,
+    lifetime: int | None = 300,
+    issued_ago: int = 0,
+    key: str | None = "builder",
+) -> str:
+    """An IdP's LogoutRequest to our SLS; `destination` "" means the SLS URL,
+    `lifetime` None sends no NotOnOrAfter."""
+    root = _logout_root(
+        "LogoutRequest",
+        issuer=issuer,
+        destination=sls_url if destination == "" else destination,
+        ago=issued_ago,
+    )
+    if lifetime is not None:
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime)
+        root.set("NotOnOrAfter", _time(until))
+    name = etree.SubElement(root, f"{{{SAML}}}NameID")
+    name.set("Format", EMAIL_FORMAT)
+    name.text = name_id
+    if session_index is not None:
+        etree.SubElement(root, f"{{{SAMLP}}}SessionIndex").text = session_index
+    return _redirect_url(sls_url, "SAMLRequest", etree.tostring(root), key)
+
+
+def build_logout_response_url(
+    *,
+    sls_url: str,
+    issuer: str | None,
+    in_response_to: str | None,
+    destination: str | None = "",
+    status: str = "urn:oasis:names:tc:SAML:2.0:status:Success",
+    key: str | None = "builder",
+) -> str:
+    """An IdP's LogoutResponse to our SLS; `destination` "" means the SLS URL."""
+    root = _logout_root(
+        "LogoutResponse",
+        issuer=issuer,
+        destination=sls_url if destination == "" else destination,
+        in_response_to=in_response_to,
+    )
+    status_element = etree.SubElement(root, f"{{{SAMLP}}}Status")
+    code = etree.SubElement(status_element, f"{{{SAMLP}}}StatusCode")
+    code.set("Value", status)
+    return _redirect_url(sls_url, "SAMLResponse", etree.tostring(root), key)

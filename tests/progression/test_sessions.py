@@ -1,0 +1,80 @@
+"""Sessions in Redis: one write to start one, never shared, gone on sign-out."""
+
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
+from django.core.cache import cache
+from django.urls import reverse
+
+from progression import sessions
+from progression.sessions import SessionStore
+from tests.factories import PASSWORD
+
+
+def test_sessions_are_in_redis_when_redis_is_configured():
+    assert settings.REDIS_URL != ""
+    assert settings.SESSION_ENGINE == "progression.sessions"
+    assert settings.CACHES["default"]["BACKEND"] == "progression.cache.RedisCache"
+
+
+def test_cache_client_is_built_once_per_pool():
+    backend = cache._cache
+
+    first = backend.get_client(write=True)
+    second = backend.get_client(write=True)
+
+    assert first is second
+
+
+def test_new_session_is_saved_under_its_key():
+    store = SessionStore()
+    store["person"] = 7
+
+    store.save()
+
+    assert SessionStore(store.session_key).load() == {"person": 7}
+
+
+def test_new_session_never_takes_a_key_in_use(monkeypatch):
+    taken = SessionStore()
+    taken["person"] = 1
+    taken.save()
+    keys = iter([taken.session_key, "f" * 32])
+    monkeypatch.setattr(sessions, "get_random_string", lambda *args: next(keys))
+
+    store = SessionStore()
+    store["person"] = 2
+    store.save()
+
+    assert store.session_key == "f" * 32
+    assert SessionStore(taken.session_key).load() == {"person": 1}
+    assert SessionStore("f" * 32).load() == {"person": 2}
+
+
+def test_deleted_session_is_not_written_back():
+    store = SessionStore()
+    store["person"] = 3
+    store.save()
+    SessionStore(store.session_key).delete()
+
+    store["person"] = 4
+    with pytest.raises(UpdateError):
+        store.save()
+
+    assert SessionStore(store.session_key).exists(store.session_key) is False
+
+
+def test_signout_deletes_the_session(client, admin):
+    client.post(
+        reverse("signin-password"), {"email": admin.email, "password": PASSWORD}
+    )
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    engine = import_module(settings.SESSION_ENGINE)
+    signed_in = engine.SessionStore(key).load()
+
+    client.post(reverse("signout"))
+
+    assert signed_in["_auth_user_id"] == str(admin.pk)
+    assert engine.SessionStore(key).exists(key) is False
