@@ -14,8 +14,10 @@ from django.http import HttpRequest
 
 Discoverer = Callable[[HttpRequest, str], str | None]
 PasswordPolicy = Callable[[Any], bool]
+SignoutStep = Callable[[HttpRequest], str | None]
 _discoverers: list[Discoverer] = []
 _password_policies: list[PasswordPolicy] = []
+_signout_steps: list[SignoutStep] = []
 
 
 def register_discoverer(discoverer: Discoverer) -> None:
@@ -41,3 +43,21 @@ def register_password_policy(policy: PasswordPolicy) -> None:
 def password_allowed(user) -> bool:
     """Say whether every registered policy lets this person use a password."""
     return all(policy(user) for policy in _password_policies)
+
+
+def register_signout_step(step: SignoutStep) -> None:
+    """Add a step that may send a person on after sign-out (an IdP's logout)."""
+    if step not in _signout_steps:
+        _signout_steps.append(step)
+
+
+def signout_continue(request: HttpRequest) -> str | None:
+    """Where to send a person once their session ends, or None for sign-in.
+
+    Asked just before the session ends, since the steps read it.
+    """
+    for step in _signout_steps:
+        url = step(request)
+        if url:
+            return url
+    return None

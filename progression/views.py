@@ -154,8 +154,10 @@ def signin_password(request):
 
 @require_POST
 def signout(request):
+    """End the session, then go where a sign-in app says (an IdP's logout)."""
+    next_url = signin_registry.signout_continue(request)
     logout(request)
-    return redirect("signin")
+    return redirect(next_url or "signin")
 
 
 @admin_required

@@ -23,10 +23,16 @@ class SsoConfig(AppConfig):
 
     def ready(self):
         from progression.celery import beat_schedule_add
-        from progression.signin import register_discoverer, register_password_policy
+        from progression.signin import (
+            register_discoverer,
+            register_password_policy,
+            register_signout_step,
+        )
         from sso.discovery import connection_for_email
+        from sso.oidc.logout import end_session_url
         from sso.services import password_sign_in_allowed
 
         register_discoverer(connection_for_email)
         register_password_policy(password_sign_in_allowed)
+        register_signout_step(end_session_url)
         beat_schedule_add(BEAT_SCHEDULE)

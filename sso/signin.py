@@ -80,6 +80,12 @@ class VerifiedIdentity:
     attributes: dict = field(default_factory=dict)
     issuer: str = ""
     idp_initiated: bool = False
+    # The provider left the groups out (too many of them): `groups` is empty
+    # because they are unknown, not because the person is in none.
+    groups_overage: bool = False
+    # What the protocol needs later in the person's session, such as the
+    # NameID and session index that single logout names.
+    session: dict = field(default_factory=dict)
 
 
 def refusal_page(request, message: str, *, status: int = 403):
@@ -231,6 +237,7 @@ def identity_sign_in(
             user = identity_resolve(identity, granted=granted)
             login(request, user, backend="progression.auth.ActiveUserBackend")
             request.session["sso_connection_id"] = connection.pk
+            request.session.update(identity.session)
             request.session.save()
             _attempt(identity, LoginAttempt.Outcome.SIGNED_IN, user=user)
     except SignInRefusedError as exc:
@@ -287,5 +294,6 @@ def _attempt(identity: VerifiedIdentity, outcome: str, *, reason="", user=None):
         issuer=identity.issuer,
         attributes=identity.attributes,
         mapped=mapped_fields(identity),
+        groups_overage=identity.groups_overage,
         user=user,
     )

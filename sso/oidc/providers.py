@@ -13,6 +13,12 @@ MICROSOFT_ISSUER = "https://login.microsoftonline.com/organizations/v2.0"
 # issuer carries the tenant id.
 TENANT_PLACEHOLDER = "{tenantid}"
 DEFAULT_SCOPES = "openid email profile"
+# The ways we can authenticate at a token endpoint, in the order offered.
+TOKEN_AUTH_METHOD_CHOICES = [
+    ("client_secret_basic", "Client secret (HTTP Basic)"),
+    ("client_secret_post", "Client secret (in the request body)"),
+    ("private_key_jwt", "Signed assertion with our key (private_key_jwt)"),
+]
 
 
 def _claims(subject="sub", email="email", groups=""):
