@@ -54,6 +54,9 @@ class OidcProvider:
     discovery_prefixes: list[str] = field(default_factory=list)
     # Values that replace the provider's own in its discovery document.
     discovery: dict = field(default_factory=dict)
+    # The provider's cookies of the last sign-in, as the person's browser
+    # keeps them: `sign_out` ends that session at the provider.
+    browser: requests.Session | None = None
 
     @property
     def base_url(self) -> str:
@@ -103,7 +106,7 @@ class OidcProvider:
 
     def sign_in(self, authorize_url: str, *, login: str) -> str:
         """Sign in at the provider and consent; return the redirect back to us."""
-        browser = requests.Session()
+        browser = self.browser = requests.Session()
         response = browser.get(authorize_url, allow_redirects=True, timeout=10)
         for _ in range(4):
             action = _FORM_ACTION.search(response.text)
@@ -136,15 +139,53 @@ class OidcProvider:
         """Back to the provider's own behaviour, keys and zero counters."""
         self._control("reset")
 
-    def steer(self, *, claims=None, header=None, remove=(), discovery=None) -> None:
+    def steer(
+        self, *, claims=None, header=None, remove=(), discovery=None, userinfo=None
+    ) -> None:
         """Change the ID tokens the token endpoint hands out from now on
-        (re-signed with the current key), or what discovery reports."""
+        (re-signed with the current key), what discovery reports, or claims
+        UserInfo answers with."""
         self._control(
             "steer",
             claims=claims or {},
             header=header or {},
             remove=list(remove),
             discovery=discovery or {},
+            userinfo=userinfo or {},
+        )
+
+    def register(self, **metadata) -> dict:
+        """Register a client through the provider's dynamic registration."""
+        response = requests.post(f"{self.base_url}/reg", json=metadata, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def sign_out(self, end_session_url: str) -> str:
+        """Confirm a logout at the provider in the browser that signed in;
+        return where the provider sends the person back to."""
+        browser = self.browser or requests.Session()
+        response = browser.get(end_session_url, allow_redirects=False, timeout=10)
+        for _ in range(4):
+            if response.is_redirect:
+                location = urljoin(response.url, response.headers["Location"])
+                if not location.startswith(self.base_url):
+                    return location
+                response = browser.get(location, allow_redirects=False, timeout=10)
+                continue
+            action = _FORM_ACTION.search(response.text)
+            if action is None:
+                break
+            fields = dict(_HIDDEN.findall(response.text))
+            # The provider's own page asks whether to end its session too.
+            fields["logout"] = "yes"
+            response = browser.post(
+                urljoin(response.url, action.group(1)),
+                data=fields,
+                allow_redirects=False,
+                timeout=10,
+            )
+        raise RuntimeError(
+            f"the provider did not send the person back: {response.text[:300]}"
         )
 
     def rotate(self, kid: str = "") -> str:
