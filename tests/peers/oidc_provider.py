@@ -37,6 +37,9 @@ def free_port() -> int:
 def signing_jwk(kid: str) -> dict:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
+    # PyJWT marks a private key `key_ops: ["sign"]`, which would keep the
+    # provider from verifying its own ID tokens (an `id_token_hint`) with it.
+    jwk.pop("key_ops", None)
     return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
 
 
@@ -184,9 +187,20 @@ class OidcProvider:
                 allow_redirects=False,
                 timeout=10,
             )
-        raise RuntimeError(
-            f"the provider did not send the person back: {response.text[:300]}"
-        )
+        raise RuntimeError("the provider did not send the person back")
+
+    def signed_in_at_provider(self, authorize_url: str) -> bool:
+        """Whether the last browser still has a session at the provider: a
+        new sign-in then skips the provider's login form."""
+        url = authorize_url
+        for _ in range(6):
+            response = self.browser.get(url, allow_redirects=False, timeout=10)
+            if not response.is_redirect:
+                return 'name="login"' not in response.text
+            url = urljoin(response.url, response.headers["Location"])
+            if not url.startswith(self.base_url):
+                return True
+        raise RuntimeError("the provider redirects too often")
 
     def rotate(self, kid: str = "") -> str:
         """Sign with a new key from now on, published first in the JWKS."""

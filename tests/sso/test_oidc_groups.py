@@ -94,9 +94,7 @@ def test_test_sign_in_tells_the_admin_why_groups_are_missing(
     assert (attempt.test, attempt.groups_overage) == (True, True)
 
 
-def test_test_sign_in_without_overage_shows_no_notice(
-    admin_client, entra, acme, ada
-):
+def test_test_sign_in_without_overage_shows_no_notice(admin_client, entra, acme, ada):
     connection = entra_connect(acme, entra, activate=False)
     entra.steer(claims={"groups": ["g-1"]})
 
