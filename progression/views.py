@@ -155,8 +155,11 @@ def signin_password(request):
 @require_POST
 def signout(request):
     """End the session, then go where a sign-in app says (an IdP's logout)."""
-    next_url = signin_registry.signout_continue(request)
-    logout(request)
+    try:
+        next_url = signin_registry.signout_continue(request)
+    finally:
+        # Whatever a step does, the session ends.
+        logout(request)
     return redirect(next_url or "signin")
 
 
