@@ -86,7 +86,10 @@ def test_test_sign_in_tells_the_admin_why_groups_are_missing(
     result = admin_client.get(back)
     shown = admin_client.get(result["Location"])
 
+    listed = admin_client.get(reverse("sso:connection-attempts", args=[connection.pk]))
+
     body = shown.content.decode()
+    assert "groups left out" in listed.content.decode()
     assert 'id="test-groups-overage"' in body
     assert escape(GROUPS_OVERAGE) in body
     assert "Groups assigned to the application" in GROUPS_OVERAGE
@@ -101,5 +104,7 @@ def test_test_sign_in_without_overage_shows_no_notice(admin_client, entra, acme,
     test = admin_client.post(reverse("sso:connection-test", args=[connection.pk]))
     back = entra.sign_in(test["Location"], login="ms-ada")
     shown = admin_client.get(admin_client.get(back)["Location"])
+    listed = admin_client.get(reverse("sso:connection-attempts", args=[connection.pk]))
 
     assert 'id="test-groups-overage"' not in shown.content.decode()
+    assert "groups left out" not in listed.content.decode()
