@@ -178,6 +178,9 @@ def oidc_client_key_generate(*, connection: Connection, actor: Actor) -> Connect
     """
     if not connection.is_oidc:
         raise ValidationFailedError(NOT_OIDC, code="not_oidc")
+    # TODO(#4): keep publishing the previous public key beside the new one
+    # for a while, so sign-ins do not fail at a provider that still caches
+    # the old key set right after a replacement.
     with transaction.atomic():
         connection.client_signing_key = client_auth.signing_key_generate()
         connection.save(update_fields=["client_signing_key", "updated_at"])
