@@ -30,9 +30,11 @@ class SsoConfig(AppConfig):
         )
         from sso.discovery import connection_for_email
         from sso.logout import signout_url
+        from sso.oidc.logout import end_session_url
         from sso.services import password_sign_in_allowed
 
         register_discoverer(connection_for_email)
         register_password_policy(password_sign_in_allowed)
         register_signout_step(signout_url)
+        register_signout_step(end_session_url)
         beat_schedule_add(BEAT_SCHEDULE)

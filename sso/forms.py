@@ -1,6 +1,6 @@
 from django import forms
 
-from sso.oidc.providers import SSO_PROVIDER_CHOICES
+from sso.oidc.providers import SSO_PROVIDER_CHOICES, TOKEN_AUTH_METHOD_CHOICES
 
 MAX_METADATA_BYTES = 1024 * 1024
 METADATA_TOO_LARGE = "The metadata file is larger than 1 MB."
@@ -95,6 +95,23 @@ class OidcClientForm(forms.Form):
     tenant_ids = forms.CharField(
         max_length=2000, required=False, label="Allowed tenant ids (tid)"
     )
+    token_auth_method = forms.ChoiceField(
+        choices=[("", "Client secret, as the provider prefers")]
+        + TOKEN_AUTH_METHOD_CHOICES,
+        required=False,
+        label="Token endpoint authentication",
+    )
+
+    def __init__(self, *args, offered=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if offered is not None:
+            # Only what the provider's discovery document lists is offered.
+            field = self.fields["token_auth_method"]
+            field.choices = [
+                (value, label)
+                for value, label in field.choices
+                if not value or value in offered
+            ]
 
     def clean_hosted_domains(self):
         return _split(self.cleaned_data["hosted_domains"])

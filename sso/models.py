@@ -20,7 +20,11 @@ from django.urls import reverse
 
 from progression.crypto import EncryptedTextField
 from progression.models import Organization, OrganizationDomain, User
-from sso.oidc.providers import SSO_PROVIDER_CHOICES, SSO_PROVIDERS
+from sso.oidc.providers import (
+    SSO_PROVIDER_CHOICES,
+    SSO_PROVIDERS,
+    TOKEN_AUTH_METHOD_CHOICES,
+)
 
 
 def _public_id() -> str:
@@ -68,6 +72,14 @@ class Connection(models.Model):
     client_id = models.CharField(max_length=255, blank=True)
     client_secret = EncryptedTextField(blank=True)
     scopes = models.CharField(max_length=300, blank=True)
+    # How we authenticate at the token endpoint: empty picks
+    # client_secret_basic where the provider offers it, else client_secret_post.
+    token_auth_method = models.CharField(
+        max_length=30, choices=TOKEN_AUTH_METHOD_CHOICES, blank=True
+    )
+    # Our RSA key for private_key_jwt (PEM); its public half is published at
+    # `client_jwks_url`.
+    client_signing_key = EncryptedTextField(blank=True)
     # Google: the Workspace domains whose `hd` claim may sign in.
     allowed_hosted_domains = models.JSONField(default=list, blank=True)
     # Microsoft: the Entra tenants whose `tid` claim may sign in.
@@ -128,6 +140,16 @@ class Connection(models.Model):
     def redirect_uri(self) -> str:
         """Where every OIDC provider sends people back: one URL for all."""
         return settings.PUBLIC_BASE_URL + reverse("sso:oidc-callback")
+
+    @cached_property
+    def post_logout_redirect_uri(self) -> str:
+        """Where OIDC providers send people back after signing out: one URL."""
+        return settings.PUBLIC_BASE_URL + reverse("sso:oidc-signed-out")
+
+    @cached_property
+    def client_jwks_url(self) -> str:
+        """Our public key for private_key_jwt, for the provider to fetch."""
+        return self._public("sso:oidc-jwks")
 
     @cached_property
     def slo_return_url(self) -> str:
@@ -214,6 +236,9 @@ class LoginAttempt(models.Model):
     issuer = models.CharField(max_length=1024, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
     mapped = models.JSONField(default=dict, blank=True)
+    # The provider said it left the groups out (Entra past 200 groups): the
+    # mapped groups are then unknown, not empty.
+    groups_overage = models.BooleanField(default=False)
     user = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

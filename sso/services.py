@@ -467,6 +467,7 @@ def attempt_record(
     issuer: str = "",
     attributes: dict | None = None,
     mapped: dict | None = None,
+    groups_overage: bool = False,
     user=None,
 ) -> LoginAttempt:
     """Log one sign-in attempt; attribute values are kept only for test runs."""
@@ -485,6 +486,7 @@ def attempt_record(
         issuer=issuer[:1024],
         attributes=_cap_attributes(attributes),
         mapped=mapped or {},
+        groups_overage=groups_overage,
         user=user,
     )
 

@@ -81,6 +81,9 @@ class VerifiedIdentity:
     attributes: dict = field(default_factory=dict)
     issuer: str = ""
     idp_initiated: bool = False
+    # The provider left the groups out (too many of them): `groups` is empty
+    # because they are unknown, not because the person is in none.
+    groups_overage: bool = False
     # What the protocol needs later in the person's session, such as the
     # NameID and session index that single logout names.
     session: dict = field(default_factory=dict)
@@ -305,5 +308,6 @@ def _attempt(identity: VerifiedIdentity, outcome: str, *, reason="", user=None):
         issuer=identity.issuer,
         attributes=identity.attributes,
         mapped=mapped_fields(identity),
+        groups_overage=identity.groups_overage,
         user=user,
     )

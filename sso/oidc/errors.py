@@ -30,6 +30,12 @@ REASONS = {
     "issuer_mismatch": "The discovery document names the issuer %s, not the "
     "configured one.",
     "keys_failed": "The identity provider's signing keys could not be fetched.",
+    "userinfo_failed": "The identity provider's UserInfo endpoint did not "
+    "answer with the person's claims.",
+    "userinfo_subject_mismatch": "The identity provider's UserInfo endpoint "
+    "answered about another person than the ID token.",
+    "client_key_missing": "This connection signs its token requests with its "
+    "own key, but has none yet. Generate one on the connection's page.",
     "test_by_other": "This test sign-in was started by another admin.",
     "subject_elsewhere": "Your identity provider account is already linked to "
     "a Progression account in another organisation.",

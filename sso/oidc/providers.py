@@ -13,6 +13,12 @@ MICROSOFT_ISSUER = "https://login.microsoftonline.com/organizations/v2.0"
 # issuer carries the tenant id.
 TENANT_PLACEHOLDER = "{tenantid}"
 DEFAULT_SCOPES = "openid email profile"
+# The ways we can authenticate at a token endpoint, in the order offered.
+TOKEN_AUTH_METHOD_CHOICES = [
+    ("client_secret_basic", "Client secret (HTTP Basic)"),
+    ("client_secret_post", "Client secret (in the request body)"),
+    ("private_key_jwt", "Signed assertion with our key (private_key_jwt)"),
+]
 
 
 def _claims(subject="sub", email="email", groups=""):
@@ -38,7 +44,8 @@ OIDC_PROVIDERS: dict[str, Provider] = {
             steps=(
                 "In your identity provider, create an OpenID Connect web "
                 "application (confidential client, authorization code flow).",
-                "Paste our Redirect URI as its only sign-in redirect URI.",
+                "Paste our Redirect URI as its only sign-in redirect URI, and our "
+                "Post-logout redirect URI as its sign-out redirect URI.",
                 "Allow the scopes openid, email and profile; turn on PKCE (S256) "
                 "if the provider asks.",
                 "Copy the issuer URL (where /.well-known/openid-configuration is "
@@ -85,7 +92,10 @@ OIDC_PROVIDERS: dict[str, Provider] = {
                 "In the Entra admin center, open App registrations, New "
                 "registration, name it Progression and choose the account types "
                 "(this organisational directory only, or any).",
-                "Under Redirect URI pick Web and paste our Redirect URI.",
+                "Under Redirect URI pick Web and paste our Redirect URI; then, "
+                "under Authentication, add our Post-logout redirect URI as a "
+                "second Web redirect URI: Entra sends people back after "
+                "sign-out only to a registered one.",
                 "Open Certificates & secrets, New client secret, and copy its "
                 "value; copy the Application (client) ID from Overview.",
                 "Copy the Directory (tenant) ID from Overview and list it as an "
@@ -96,7 +106,9 @@ OIDC_PROVIDERS: dict[str, Provider] = {
                 "admins: Progression keys people on the tenant id and object id.",
                 "Client secrets expire (24 months at most): note the date and "
                 "paste a new one here before it does.",
-                "Past 200 groups Entra leaves the groups claim out of the token.",
+                "Past 200 groups Entra leaves the groups claim out of the token; "
+                "the test sign-in says so. Choose Groups assigned to the "
+                "application in Token configuration to stay under it.",
             ),
             issuer_markers=("login.microsoftonline.com",),
         ),

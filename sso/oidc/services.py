@@ -14,7 +14,7 @@ from django.utils import timezone
 from progression.errors import ValidationFailedError
 from progression.services import Actor, audit_record
 from sso.models import Connection
-from sso.oidc import discovery
+from sso.oidc import client_auth, discovery
 from sso.oidc.errors import OidcRejectedError
 from sso.oidc.providers import DEFAULT_SCOPES, PRESET_ISSUERS
 
@@ -35,6 +35,14 @@ TENANT_IDS_REQUIRED = (
     "List at least one allowed tenant id: without one, no Microsoft account "
     "may sign in."
 )
+AUTH_METHOD_UNSUPPORTED = (
+    "The provider's discovery document does not offer %s at its token "
+    "endpoint; it offers: %s."
+)
+CLIENT_KEY_REQUIRED = (
+    "Generate our signing key first, and register its JWKS URL at the "
+    "provider, before choosing private_key_jwt."
+)
 DISCOVERY_MISSING = (
     "Save the provider's values first: its discovery document is missing."
 )
@@ -50,6 +58,7 @@ def _snapshot(connection: Connection) -> dict:
         "scopes": connection.scopes,
         "allowed_hosted_domains": connection.allowed_hosted_domains,
         "allowed_tenant_ids": connection.allowed_tenant_ids,
+        "token_auth_method": connection.token_auth_method,
     }
 
 
@@ -94,12 +103,16 @@ def oidc_client_set(
     scopes: str = "",
     hosted_domains=(),
     tenant_ids=(),
+    token_auth_method: str = "",
 ) -> Connection:
     """Set the provider's values and fetch its discovery document.
 
     An empty `client_secret` keeps the stored one; an empty `issuer` keeps
     the connection's (the preset one for Google and Microsoft). The
-    discovery document must be fetched and valid before anything is saved.
+    discovery document must be fetched and valid before anything is saved,
+    and the token endpoint must offer the chosen `token_auth_method` (empty:
+    client_secret_basic where offered, else client_secret_post). With
+    private_key_jwt no client secret is needed, but our signing key is.
     """
     if not connection.is_oidc:
         raise ValidationFailedError(NOT_OIDC, code="not_oidc")
@@ -108,10 +121,14 @@ def oidc_client_set(
     if not client_id:
         raise ValidationFailedError(CLIENT_ID_REQUIRED, code="client_id_required")
     client_secret = (client_secret or "").strip() or connection.client_secret
-    if not client_secret:
+    token_auth_method = (token_auth_method or "").strip()
+    uses_key = token_auth_method == client_auth.PRIVATE_KEY_JWT
+    if not client_secret and not uses_key:
         raise ValidationFailedError(
             CLIENT_SECRET_REQUIRED, code="client_secret_required"
         )
+    if uses_key and not connection.client_signing_key:
+        raise ValidationFailedError(CLIENT_KEY_REQUIRED, code="client_key_required")
     scope_list = (scopes or connection.scopes or DEFAULT_SCOPES).split()
     if "openid" not in scope_list:
         raise ValidationFailedError(SCOPES_NEED_OPENID, code="scopes_openid")
@@ -120,6 +137,12 @@ def oidc_client_set(
     document = discovery.document_fetch(
         issuer, tenant_templated=_tenant_templated(connection)
     )
+    offered = client_auth.supported_methods(document)
+    if token_auth_method and token_auth_method not in offered:
+        raise ValidationFailedError(
+            AUTH_METHOD_UNSUPPORTED % (token_auth_method, ", ".join(offered) or "none"),
+            code="auth_method_unsupported",
+        )
 
     before = _snapshot(connection)
     secret_changed = client_secret != connection.client_secret
@@ -130,6 +153,7 @@ def oidc_client_set(
         connection.scopes = " ".join(dict.fromkeys(scope_list))
         connection.allowed_hosted_domains = hosted
         connection.allowed_tenant_ids = tenants
+        connection.token_auth_method = token_auth_method
         connection.discovery = document
         connection.metadata_fetched_at = timezone.now()
         connection.metadata_error = ""
@@ -141,6 +165,31 @@ def oidc_client_set(
             target=connection,
             before=before,
             after={**_snapshot(connection), "client_secret_changed": secret_changed},
+        )
+    return connection
+
+
+def oidc_client_key_generate(*, connection: Connection, actor: Actor) -> Connection:
+    """Give an OIDC connection a new signing key for private_key_jwt.
+
+    The old key stops working at once: the JWKS URL serves only the new
+    public key. A provider that caches our JWKS (we allow a minute) or was
+    given the key set by hand refuses the new key until it has it.
+    """
+    if not connection.is_oidc:
+        raise ValidationFailedError(NOT_OIDC, code="not_oidc")
+    # TODO(#4): keep publishing the previous public key beside the new one
+    # for a while, so sign-ins do not fail at a provider that still caches
+    # the old key set right after a replacement.
+    with transaction.atomic():
+        connection.client_signing_key = client_auth.signing_key_generate()
+        connection.save(update_fields=["client_signing_key", "updated_at"])
+        audit_record(
+            organization=connection.organization,
+            actor=actor,
+            action="sso.connection.oidc_key_generated",
+            target=connection,
+            after={"kid": client_auth.public_jwk(connection)["kid"]},
         )
     return connection
 
@@ -180,7 +229,11 @@ def oidc_discovery_refresh(*, connection: Connection) -> bool:
 
 def oidc_activation_problem(connection: Connection) -> str | None:
     """Why an OIDC connection cannot be activated yet (its own parts), or None."""
-    if not (connection.issuer and connection.client_id and connection.client_secret):
+    if connection.token_auth_method == client_auth.PRIVATE_KEY_JWT:
+        proof = connection.client_signing_key
+    else:
+        proof = connection.client_secret
+    if not (connection.issuer and connection.client_id and proof):
         return DISCOVERY_MISSING
     if not connection.discovery:
         return DISCOVERY_MISSING

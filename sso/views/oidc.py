@@ -1,4 +1,4 @@
-"""OIDC endpoints the browser comes through: login (per connection), callback.
+"""OIDC endpoints: login (per connection), callback, signed-out page, our JWKS.
 
 The login URL names its connection by public id. The callback is one URL for
 every connection: which connection a callback answers is read only from the
@@ -6,22 +6,23 @@ session entry stored under its `state` when the sign-in started, never from
 the provider's answer. Every refusal gets a page that says why and, once the
 connection is known, a line in its login attempt log.
 
-TODO(#4): signing out of Progression does not sign out at the provider
-(RP-initiated logout through the discovery's `end_session_endpoint`).
+The signed-out page is where providers send people back after an
+RP-initiated logout (`sso.oidc.logout`); the JWKS URL publishes the public
+key of a connection that authenticates with private_key_jwt.
 """
 
 import logging
 from types import SimpleNamespace
 
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from billing.entitlements import entitlement
 from sso import services
 from sso.models import Connection, LoginAttempt
-from sso.oidc import flow
+from sso.oidc import client_auth, flow, logout
 from sso.oidc.errors import OidcRejectedError
 from sso.signin import (
     CONNECTION_INACTIVE,
@@ -35,6 +36,10 @@ logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("progression.security")
 
 MAX_ERROR_TEXT = 80
+SIGNED_OUT = "You are signed out of Progression."
+SIGNED_OUT_AT_PROVIDER = (
+    "You are signed out of Progression and of your identity provider ({connection})."
+)
 
 
 def _connection(public_id: str) -> Connection:
@@ -74,6 +79,32 @@ def login(request, public_id):
         request, connection, next_url=request.GET.get("next", "")
     )
     return HttpResponseRedirect(url)
+
+
+@require_GET
+def signed_out(request):
+    """Where a provider sends people back after logout: say what ended.
+
+    The session already ended when the person signed out; this page ends
+    nothing, so a link to it cannot sign anyone out.
+    """
+    connection = logout.logout_returned(request.GET.get("state", ""))
+    message = SIGNED_OUT
+    if connection is not None:
+        message = SIGNED_OUT_AT_PROVIDER.format(connection=connection)
+    return render(request, "sso/signed_out.html", {"message": message})
+
+
+@require_GET
+def jwks(request, public_id):
+    """The public key a provider checks our private_key_jwt assertions with."""
+    connection = _connection(public_id)
+    if not connection.client_signing_key:
+        return JsonResponse({"keys": []}, status=404)
+    response = JsonResponse(client_auth.jwks(connection))
+    # Providers cache it; a replaced key is then picked up within a minute.
+    response["Cache-Control"] = "public, max-age=60"
+    return response
 
 
 def start_test_sign_in(request, connection: Connection) -> str:

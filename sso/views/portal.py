@@ -27,6 +27,7 @@ from sso.forms import (
     SettingsForm,
 )
 from sso.models import Connection, Policy
+from sso.oidc import client_auth
 from sso.oidc import services as oidc_services
 from sso.oidc.errors import OidcRejectedError
 from sso.oidc.providers import SSO_PROVIDERS
@@ -47,6 +48,18 @@ DEACTIVATED = "The connection is inactive: people sign in with a password."
 POLICY_SAVED = "Sign-in policy saved."
 METADATA_REFRESHED = "The metadata was fetched again."
 OIDC_SAVED = "The provider's values were saved and its discovery document fetched."
+GROUPS_OVERAGE = (
+    "Groups were not included: this person is in more groups than the "
+    "identity provider puts in a token (Entra: more than 200), so it sent a "
+    "pointer to Microsoft Graph instead, which Progression does not read. "
+    "Their groups are unknown, not empty. In Entra, open the app "
+    "registration's Token configuration, edit the groups claim and choose "
+    '"Groups assigned to the application" (then assign the groups that '
+    "matter to the enterprise application), or filter the groups it sends."
+)
+OIDC_KEY_GENERATED = (
+    "A new signing key was generated; its JWKS URL now publishes only its public key."
+)
 DISCOVERY_REFRESHED = "The discovery document was fetched again."
 ROUTING_SAVED = "Domain routing saved."
 ATTEMPTS_PAGE_SIZE = 50
@@ -146,14 +159,21 @@ def _render_connection(request, connection, *, status=200, **forms):
         "certificate_form": forms.get("certificate_form") or CertificateForm(),
         "oidc_form": forms.get("oidc_form")
         or OidcClientForm(
+            offered=client_auth.supported_methods(connection.discovery)
+            if connection.discovery
+            else None,
             initial={
                 "issuer": connection.issuer,
                 "client_id": connection.client_id,
                 "scopes": connection.scopes,
                 "hosted_domains": " ".join(connection.allowed_hosted_domains),
                 "tenant_ids": " ".join(connection.allowed_tenant_ids),
-            }
+                "token_auth_method": connection.token_auth_method,
+            },
         ),
+        "client_jwk": client_auth.public_jwk(connection)
+        if connection.client_signing_key
+        else None,
         "last_test": connection.attempts.filter(test=True).first(),
         "attempts": connection.attempts.all()[:10],
         "activation_problem": services.connection_activation_problem(connection),
@@ -230,6 +250,7 @@ def connection_oidc(request, pk):
                 scopes=data["scopes"],
                 hosted_domains=data["hosted_domains"],
                 tenant_ids=data["tenant_ids"],
+                token_auth_method=data["token_auth_method"],
             )
             messages.success(request, OIDC_SAVED)
             return redirect("sso:connection", pk=connection.pk)
@@ -237,6 +258,16 @@ def connection_oidc(request, pk):
             form.add_error(None, exc.message)
     connection.refresh_from_db()
     return _render_connection(request, connection, status=400, oidc_form=form)
+
+
+@admin_required
+@require_POST
+def connection_oidc_key(request, pk):
+    """Generate (or replace) our signing key for private_key_jwt."""
+    connection = _connection(request, pk, protocol=Connection.Protocol.OIDC)
+    oidc_services.oidc_client_key_generate(connection=connection, actor=request.user)
+    messages.success(request, OIDC_KEY_GENERATED)
+    return redirect("sso:connection", pk=connection.pk)
 
 
 @admin_required
@@ -355,7 +386,13 @@ def connection_test_result(request, pk, attempt):
     return render(
         request,
         "sso/test_result.html",
-        {"connection": connection, "attempt": attempt, "rows": rows, "section": "sso"},
+        {
+            "connection": connection,
+            "attempt": attempt,
+            "rows": rows,
+            "groups_overage_notice": GROUPS_OVERAGE,
+            "section": "sso",
+        },
     )
 
 

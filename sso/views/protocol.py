@@ -170,6 +170,7 @@ def _test_result(connection, result):
         issuer=identity.issuer,
         attributes=identity.attributes,
         mapped=mapped_fields(identity),
+        groups_overage=identity.groups_overage,
     )
     services.connection_tested(connection=connection)
     return redirect("sso:connection-test-result", pk=connection.pk, attempt=attempt.pk)

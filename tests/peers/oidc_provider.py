@@ -37,6 +37,9 @@ def free_port() -> int:
 def signing_jwk(kid: str) -> dict:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
+    # PyJWT marks a private key `key_ops: ["sign"]`, which would keep the
+    # provider from verifying its own ID tokens (an `id_token_hint`) with it.
+    jwk.pop("key_ops", None)
     return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
 
 
@@ -54,6 +57,9 @@ class OidcProvider:
     discovery_prefixes: list[str] = field(default_factory=list)
     # Values that replace the provider's own in its discovery document.
     discovery: dict = field(default_factory=dict)
+    # The provider's cookies of the last sign-in, as the person's browser
+    # keeps them: `sign_out` ends that session at the provider.
+    browser: requests.Session | None = None
 
     @property
     def base_url(self) -> str:
@@ -103,7 +109,7 @@ class OidcProvider:
 
     def sign_in(self, authorize_url: str, *, login: str) -> str:
         """Sign in at the provider and consent; return the redirect back to us."""
-        browser = requests.Session()
+        browser = self.browser = requests.Session()
         response = browser.get(authorize_url, allow_redirects=True, timeout=10)
         for _ in range(4):
             action = _FORM_ACTION.search(response.text)
@@ -136,16 +142,65 @@ class OidcProvider:
         """Back to the provider's own behaviour, keys and zero counters."""
         self._control("reset")
 
-    def steer(self, *, claims=None, header=None, remove=(), discovery=None) -> None:
+    def steer(
+        self, *, claims=None, header=None, remove=(), discovery=None, userinfo=None
+    ) -> None:
         """Change the ID tokens the token endpoint hands out from now on
-        (re-signed with the current key), or what discovery reports."""
+        (re-signed with the current key), what discovery reports, or claims
+        UserInfo answers with."""
         self._control(
             "steer",
             claims=claims or {},
             header=header or {},
             remove=list(remove),
             discovery=discovery or {},
+            userinfo=userinfo or {},
         )
+
+    def register(self, **metadata) -> dict:
+        """Register a client through the provider's dynamic registration."""
+        response = requests.post(f"{self.base_url}/reg", json=metadata, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def sign_out(self, end_session_url: str) -> str:
+        """Confirm a logout at the provider in the browser that signed in;
+        return where the provider sends the person back to."""
+        browser = self.browser or requests.Session()
+        response = browser.get(end_session_url, allow_redirects=False, timeout=10)
+        for _ in range(4):
+            if response.is_redirect:
+                location = urljoin(response.url, response.headers["Location"])
+                if not location.startswith(self.base_url):
+                    return location
+                response = browser.get(location, allow_redirects=False, timeout=10)
+                continue
+            action = _FORM_ACTION.search(response.text)
+            if action is None:
+                break
+            fields = dict(_HIDDEN.findall(response.text))
+            # The provider's own page asks whether to end its session too.
+            fields["logout"] = "yes"
+            response = browser.post(
+                urljoin(response.url, action.group(1)),
+                data=fields,
+                allow_redirects=False,
+                timeout=10,
+            )
+        raise RuntimeError("the provider did not send the person back")
+
+    def signed_in_at_provider(self, authorize_url: str) -> bool:
+        """Whether the last browser still has a session at the provider: a
+        new sign-in then skips the provider's login form."""
+        url = authorize_url
+        for _ in range(6):
+            response = self.browser.get(url, allow_redirects=False, timeout=10)
+            if not response.is_redirect:
+                return 'name="login"' not in response.text
+            url = urljoin(response.url, response.headers["Location"])
+            if not url.startswith(self.base_url):
+                return True
+        raise RuntimeError("the provider redirects too often")
 
     def rotate(self, kid: str = "") -> str:
         """Sign with a new key from now on, published first in the JWKS."""

@@ -22,6 +22,7 @@ CLIENT_SECRET = "progression-client-secret-of-the-test-peer"  # noqa: S105 - the
 OTHER_CLIENT_ID = "another-app"
 TESTSERVER = "http://testserver"
 CALLBACK_PATH = "/sso/oidc/callback/"
+SIGNED_OUT_PATH = "/sso/oidc/signed-out/"
 TENANT = "6f1c2f0e-4a4b-4f55-9d51-0a6b1f3c7e21"
 OTHER_TENANT = "0b9e8c1d-2e3f-4a5b-8c7d-6e5f4a3b2c1d"
 
@@ -77,6 +78,9 @@ def _clients(redirect_uris):
             "client_id": client_id,
             "client_secret": CLIENT_SECRET,
             "redirect_uris": redirect_uris,
+            "post_logout_redirect_uris": [
+                uri.replace(CALLBACK_PATH, SIGNED_OUT_PATH) for uri in redirect_uris
+            ],
         }
         for client_id in (CLIENT_ID, OTHER_CLIENT_ID)
     ]
@@ -84,6 +88,11 @@ def _clients(redirect_uris):
 
 def _redirects(live_server) -> list[str]:
     return [TESTSERVER + CALLBACK_PATH, live_server.url + CALLBACK_PATH]
+
+
+def peer_redirects(live_server) -> list[str]:
+    """The redirect URIs our side is reached at (test client, live server)."""
+    return _redirects(live_server)
 
 
 @pytest.fixture(scope="session")

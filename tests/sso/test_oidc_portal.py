@@ -207,6 +207,7 @@ def test_every_oidc_page_of_other_organization_answers_404(admin_client, other_o
     pages = [
         ("get", reverse("sso:connection", args=[pk])),
         ("post", reverse("sso:connection-oidc", args=[pk])),
+        ("post", reverse("sso:connection-oidc-key", args=[pk])),
         ("post", reverse("sso:connection-refresh", args=[pk])),
         ("post", reverse("sso:connection-settings", args=[pk])),
         ("post", reverse("sso:connection-test", args=[pk])),
@@ -221,6 +222,7 @@ def test_every_oidc_page_of_other_organization_answers_404(admin_client, other_o
     after = Connection.objects.get(pk=pk)
     assert statuses == [404] * len(pages)
     assert (after.state, after.client_id) == ("draft", "progression")
+    assert after.client_signing_key == ""
 
 
 def test_oidc_values_page_refuses_members(member_client, draft, peer):

@@ -11,8 +11,11 @@
 // Tests steer what a provider in the wild might do through /__peer/ (never
 // part of a real provider): change ID token claims or header before they
 // leave the token endpoint (re-signed with the provider's current key),
-// rotate the signing key, report another issuer in discovery, mint an ID
-// token for any audience, and count JWKS and discovery fetches.
+// rotate the signing key, report another issuer in discovery, change what
+// UserInfo answers, mint an ID token for any audience, and count JWKS and
+// discovery fetches. Clients can also be registered at run time through the
+// provider's own dynamic registration (/reg), as a private_key_jwt client
+// with a JWKS is.
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import * as jose from "jose";
@@ -26,6 +29,7 @@ const peer = {
   claims: {},
   header: {},
   remove: [],
+  userinfo: {},
   discovery: { ...(config.discovery || {}) },
   fetches: { jwks: 0, discovery: 0 },
 };
@@ -35,6 +39,7 @@ function reset() {
   peer.claims = {};
   peer.header = {};
   peer.remove = [];
+  peer.userinfo = {};
   peer.discovery = { ...(config.discovery || {}) };
   peer.fetches = { jwks: 0, discovery: 0 };
 }
@@ -94,8 +99,15 @@ const provider = new Provider(config.issuer, {
   },
   // Put the requested claims in the ID token, as Google and Entra do.
   conformIdTokenClaims: false,
-  features: { devInteractions: { enabled: true } },
+  features: {
+    devInteractions: { enabled: true },
+    registration: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+  },
   ttl: { IdToken: config.id_token_ttl || 3600 },
+  // The provider refuses to fetch loopback addresses (a client's jwks_uri),
+  // guarding against SSRF; in the tests the relying party is on loopback.
+  fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
   async findAccount(ctx, id) {
     const account = accountFor(id);
     if (!account) return undefined;
@@ -116,6 +128,8 @@ provider.use(async (ctx, next) => {
   } else if (ctx.path === "/jwks" && ctx.status === 200) {
     peer.fetches.jwks += 1;
     ctx.body = { keys: peer.keys.map(publicJwk) };
+  } else if (ctx.path === "/me" && ctx.status === 200) {
+    ctx.body = { ...ctx.body, ...peer.userinfo };
   } else if (ctx.path === "/token" && ctx.body?.id_token && steered()) {
     ctx.body = { ...ctx.body, id_token: await resign(ctx.body.id_token) };
   }
@@ -139,6 +153,7 @@ async function control(req, res) {
     peer.claims = body.claims || {};
     peer.header = body.header || {};
     peer.remove = body.remove || [];
+    peer.userinfo = body.userinfo || {};
     if (body.discovery) peer.discovery = { ...peer.discovery, ...body.discovery };
   } else if (path === "/__peer/rotate") {
     const { privateKey } = await jose.generateKeyPair("RS256", { extractable: true });
