@@ -80,6 +80,10 @@ class Connection(models.Model):
     # Our RSA key for private_key_jwt (PEM); its public half is published at
     # `client_jwks_url`.
     client_signing_key = EncryptedTextField(blank=True)
+    # Its replacement, published beside it from `client_signing_key_next_at`
+    # and used to sign once providers have had time to fetch it.
+    client_signing_key_next = EncryptedTextField(blank=True)
+    client_signing_key_next_at = models.DateTimeField(null=True, blank=True)
     # Google: the Workspace domains whose `hd` claim may sign in.
     allowed_hosted_domains = models.JSONField(default=list, blank=True)
     # Microsoft: the Entra tenants whose `tid` claim may sign in.

@@ -33,7 +33,8 @@ def metadata_refresh_task():
 def oidc_discovery_refresh_task():
     """Fetch every OIDC connection's discovery document again, so moved
     endpoints and new signing algorithms arrive; a failure keeps the old
-    document and is shown in the portal. Running it twice is harmless."""
+    document and is shown in the portal. A replaced signing key of ours whose
+    successor now signs is retired too. Running it twice is harmless."""
     ids = (
         Connection.objects.filter(protocol=Connection.Protocol.OIDC)
         .exclude(issuer="")
@@ -42,8 +43,9 @@ def oidc_discovery_refresh_task():
     refreshed = 0
     for connection_id in ids:
         connection = Connection.objects.filter(pk=connection_id).first()
-        if connection is not None and oidc_services.oidc_discovery_refresh(
-            connection=connection
-        ):
+        if connection is None:
+            continue
+        oidc_services.oidc_client_key_promote(connection=connection)
+        if oidc_services.oidc_discovery_refresh(connection=connection):
             refreshed += 1
     return refreshed

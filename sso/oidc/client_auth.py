@@ -13,6 +13,12 @@ document lists (`token_endpoint_auth_methods_supported`, which means
   token endpoint, `jti` fresh each time so a captured assertion cannot be
   replayed, `exp` a minute away. The provider checks it against the public
   key we publish at the connection's JWKS URL.
+
+A replaced key rolls over in two steps, so that a provider caching our key
+set never meets an assertion signed with a key it has not seen: the new key
+is published beside the current one at once, and signs only `ROLLOVER`
+later, once every provider honouring the key set's cache lifetime has it.
+A key that may have leaked is replaced at once instead.
 """
 
 import base64
@@ -20,12 +26,14 @@ import hashlib
 import json
 import time
 import uuid
+from datetime import datetime, timedelta
 from functools import lru_cache
 from urllib.parse import quote
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.utils import timezone
 
 from sso.models import Connection
 from sso.oidc.errors import OidcRejectedError
@@ -36,6 +44,10 @@ ASSERTION_LIFETIME = 60
 SIGNING_ALGORITHM = "RS256"
 KEY_SIZE = 3072
 DEFAULT_METHODS = ["client_secret_basic"]
+# How long the JWKS URL may be cached by a provider.
+JWKS_MAX_AGE = 60
+# How long a new key is published before it signs: ten cache lifetimes.
+ROLLOVER = timedelta(seconds=10 * JWKS_MAX_AGE)
 
 
 def supported_methods(discovery: dict) -> list[str]:
@@ -81,19 +93,23 @@ def _loaded(pem: str):
     )
 
 
-def _private_key(connection: Connection):
-    return _loaded(connection.client_signing_key)
+def _signing_pem(connection: Connection, now: datetime | None = None) -> str:
+    """The key that signs now: the replacement once its rollover has passed."""
+    if connection.client_signing_key_next and (
+        connection.client_signing_key_next_at is not None
+        and connection.client_signing_key_next_at + ROLLOVER <= (now or timezone.now())
+    ):
+        return connection.client_signing_key_next
+    return connection.client_signing_key
 
 
-def public_jwk(connection: Connection) -> dict:
-    """The public half of the connection's key as a JWK, its kid the thumbprint.
+def _public(pem: str) -> dict:
+    """A key's public half as a JWK, its kid the RFC 7638 thumbprint.
 
-    The RFC 7638 thumbprint changes with the key, so a provider that caches
-    our JWKS sees a new kid after the key is replaced and fetches it again.
+    The thumbprint changes with the key, so a provider that caches our JWKS
+    sees a new kid after the key is replaced and fetches it again.
     """
-    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(
-        _private_key(connection).public_key(), as_dict=True
-    )
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(_loaded(pem).public_key(), as_dict=True)
     public = {"kty": "RSA", "n": jwk["n"], "e": jwk["e"]}
     return {
         **public,
@@ -101,6 +117,20 @@ def public_jwk(connection: Connection) -> dict:
         "use": "sig",
         "alg": SIGNING_ALGORITHM,
     }
+
+
+def public_jwk(connection: Connection) -> dict:
+    """The public half of the key that signs now."""
+    return _public(_signing_pem(connection))
+
+
+def next_jwk(connection: Connection) -> dict | None:
+    """The public half of a replacement still waiting to sign, if any."""
+    if _signing_pem(connection) == connection.client_signing_key_next:
+        return None
+    if not connection.client_signing_key_next:
+        return None
+    return _public(connection.client_signing_key_next)
 
 
 def _thumbprint(public: dict) -> str:
@@ -115,10 +145,9 @@ def _thumbprint(public: dict) -> str:
 
 
 def jwks(connection: Connection) -> dict:
-    """What the connection's JWKS URL serves: its one public key, or none."""
-    if not connection.client_signing_key:
-        return {"keys": []}
-    return {"keys": [public_jwk(connection)]}
+    """What the connection's JWKS URL serves: every key that signs or will."""
+    pems = [connection.client_signing_key, connection.client_signing_key_next]
+    return {"keys": [_public(pem) for pem in dict.fromkeys(pems) if pem]}
 
 
 def client_assertion(connection: Connection, token_endpoint: str) -> str:
@@ -132,12 +161,12 @@ def client_assertion(connection: Connection, token_endpoint: str) -> str:
         "iat": now,
         "exp": now + ASSERTION_LIFETIME,
     }
-    kid = public_jwk(connection)["kid"]
+    pem = _signing_pem(connection)
     return jwt.encode(
         claims,
-        _private_key(connection),
+        _loaded(pem),
         algorithm=SIGNING_ALGORITHM,
-        headers={"kid": kid},
+        headers={"kid": _public(pem)["kid"]},
     )
 
 

@@ -169,29 +169,64 @@ def oidc_client_set(
     return connection
 
 
-def oidc_client_key_generate(*, connection: Connection, actor: Actor) -> Connection:
+def oidc_client_key_generate(
+    *, connection: Connection, actor: Actor, immediately: bool = False
+) -> Connection:
     """Give an OIDC connection a new signing key for private_key_jwt.
 
-    The old key stops working at once: the JWKS URL serves only the new
-    public key. A provider that caches our JWKS (we allow a minute) or was
-    given the key set by hand refuses the new key until it has it.
+    A first key signs at once. A replacement is published beside the current
+    key at once and signs `client_auth.ROLLOVER` later, so a provider that
+    caches our key set has it before it sees it; `immediately` (for a key
+    that may have leaked) retires the current key now instead, and a provider
+    still holding the old key set refuses sign-ins until it fetches ours again.
     """
     if not connection.is_oidc:
         raise ValidationFailedError(NOT_OIDC, code="not_oidc")
-    # TODO(#4): keep publishing the previous public key beside the new one
-    # for a while, so sign-ins do not fail at a provider that still caches
-    # the old key set right after a replacement.
+    pem = client_auth.signing_key_generate()
     with transaction.atomic():
-        connection.client_signing_key = client_auth.signing_key_generate()
-        connection.save(update_fields=["client_signing_key", "updated_at"])
+        if immediately or not connection.client_signing_key:
+            connection.client_signing_key = pem
+            connection.client_signing_key_next = ""
+            connection.client_signing_key_next_at = None
+        else:
+            connection.client_signing_key_next = pem
+            connection.client_signing_key_next_at = timezone.now()
+        connection.save(
+            update_fields=[
+                "client_signing_key",
+                "client_signing_key_next",
+                "client_signing_key_next_at",
+                "updated_at",
+            ]
+        )
+        pending = client_auth.next_jwk(connection)
         audit_record(
             organization=connection.organization,
             actor=actor,
             action="sso.connection.oidc_key_generated",
             target=connection,
-            after={"kid": client_auth.public_jwk(connection)["kid"]},
+            after={
+                "kid": (pending or client_auth.public_jwk(connection))["kid"],
+                "immediately": immediately or pending is None,
+            },
         )
     return connection
+
+
+def oidc_client_key_promote(*, connection: Connection) -> bool:
+    """Retire the old key once its replacement signs; True when it did."""
+    if not connection.client_signing_key_next or client_auth.next_jwk(connection):
+        return False
+    Connection.objects.filter(
+        pk=connection.pk,
+        client_signing_key_next_at=connection.client_signing_key_next_at,
+    ).update(
+        client_signing_key=connection.client_signing_key_next,
+        client_signing_key_next="",
+        client_signing_key_next_at=None,
+        updated_at=timezone.now(),
+    )
+    return True
 
 
 def oidc_discovery_refresh(*, connection: Connection) -> bool:

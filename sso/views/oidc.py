@@ -102,8 +102,8 @@ def jwks(request, public_id):
     if not connection.client_signing_key:
         return JsonResponse({"keys": []}, status=404)
     response = JsonResponse(client_auth.jwks(connection))
-    # Providers cache it; a replaced key is then picked up within a minute.
-    response["Cache-Control"] = "public, max-age=60"
+    # Providers cache it; a replacement is published long before it signs.
+    response["Cache-Control"] = f"public, max-age={client_auth.JWKS_MAX_AGE}"
     return response
 
 

@@ -174,6 +174,13 @@ def _render_connection(request, connection, *, status=200, **forms):
         "client_jwk": client_auth.public_jwk(connection)
         if connection.client_signing_key
         else None,
+        "client_next_jwk": client_auth.next_jwk(connection)
+        if connection.client_signing_key
+        else None,
+        "client_next_signs_at": connection.client_signing_key_next_at
+        + client_auth.ROLLOVER
+        if connection.client_signing_key_next_at
+        else None,
         "last_test": connection.attempts.filter(test=True).first(),
         "attempts": connection.attempts.all()[:10],
         "activation_problem": services.connection_activation_problem(connection),
@@ -265,7 +272,11 @@ def connection_oidc(request, pk):
 def connection_oidc_key(request, pk):
     """Generate (or replace) our signing key for private_key_jwt."""
     connection = _connection(request, pk, protocol=Connection.Protocol.OIDC)
-    oidc_services.oidc_client_key_generate(connection=connection, actor=request.user)
+    oidc_services.oidc_client_key_generate(
+        connection=connection,
+        actor=request.user,
+        immediately=request.POST.get("immediately") == "1",
+    )
     messages.success(request, OIDC_KEY_GENERATED)
     return redirect("sso:connection", pk=connection.pk)
 

@@ -6,10 +6,13 @@ publishes (given at registration, or fetched by the provider from our JWKS
 URL), a client_secret_post client with the secret the provider issued.
 """
 
+from datetime import timedelta
+
 import jwt
 import pytest
 from django.db import connection as db
 from django.urls import reverse
+from django.utils import timezone
 
 from progression.errors import ValidationFailedError
 from sso import services
@@ -93,21 +96,130 @@ def test_private_key_jwt_signs_in_with_the_published_jwks(
     assert LoginAttempt.objects.get(connection=connection).outcome == "signed_in"
 
 
-def test_replaced_key_is_refused_by_a_provider_holding_the_old_jwks(
-    client, peer, acme, ada, live_server
-):
+def _key_client(client, peer, acme, live_server):
+    """An active private_key_jwt connection, the provider holding our JWKS."""
     connection = draft_connection(acme, peer)
     oidc_services.oidc_client_key_generate(connection=connection, actor="operator")
     client_id = register_key_client(
         peer, live_server, jwks=published_jwks(client, connection)
     )
-    connection = use_method(connection, "private_key_jwt", client_id=client_id)
+    return use_method(connection, "private_key_jwt", client_id=client_id)
+
+
+def _rollover_passed(connection):
+    Connection.objects.filter(pk=connection.pk).update(
+        client_signing_key_next_at=timezone.now()
+        - client_auth.ROLLOVER
+        - timedelta(seconds=1)
+    )
+    return Connection.objects.get(pk=connection.pk)
+
+
+def test_replaced_key_keeps_signing_until_its_rollover(
+    client, peer, acme, ada, live_server
+):
+    connection = _key_client(client, peer, acme, live_server)
+    signing = client_auth.public_jwk(connection)["kid"]
     oidc_services.oidc_client_key_generate(connection=connection, actor="operator")
+    connection.refresh_from_db()
+
+    response = sign_in(peer, client, connection, login="sub-ada")
+
+    # The provider still holds only the old key set, and that is enough.
+    assert response.status_code == 302
+    assert client_auth.public_jwk(connection)["kid"] == signing
+    kids = [key["kid"] for key in published_jwks(client, connection)["keys"]]
+    assert kids == [signing, client_auth.next_jwk(connection)["kid"]]
+
+
+def test_replacement_signs_after_its_rollover(client, peer, acme, ada, live_server):
+    connection = _key_client(client, peer, acme, live_server)
+    old = client_auth.public_jwk(connection)["kid"]
+    oidc_services.oidc_client_key_generate(connection=connection, actor="operator")
+    connection = _rollover_passed(connection)
+
+    response = sign_in(peer, client, connection, login="sub-ada")
+
+    # A provider that never fetched the key set again refuses the new key.
+    assert response.status_code == 403
+    assert LoginAttempt.objects.get(connection=connection).reason == "code_rejected"
+    assert client_auth.public_jwk(connection)["kid"] != old
+    assert client_auth.next_jwk(connection) is None
+
+
+def test_replacement_signs_in_at_a_provider_that_fetched_both_keys(
+    client, peer, acme, ada, live_server
+):
+    connection = draft_connection(acme, peer)
+    oidc_services.oidc_client_key_generate(connection=connection, actor="operator")
+    oidc_services.oidc_client_key_generate(connection=connection, actor="operator")
+    client_id = register_key_client(
+        peer, live_server, jwks=published_jwks(client, connection)
+    )
+    connection = _rollover_passed(
+        use_method(connection, "private_key_jwt", client_id=client_id)
+    )
+
+    response = sign_in(peer, client, connection, login="sub-ada")
+
+    assert response.status_code == 302
+    assert client.get("/").wsgi_request.user == ada
+
+
+def test_key_replaced_immediately_is_refused_by_a_provider_holding_the_old_jwks(
+    client, peer, acme, ada, live_server
+):
+    connection = _key_client(client, peer, acme, live_server)
+    oidc_services.oidc_client_key_generate(
+        connection=connection, actor="operator", immediately=True
+    )
+    connection.refresh_from_db()
 
     response = sign_in(peer, client, connection, login="sub-ada")
 
     assert response.status_code == 403
     assert LoginAttempt.objects.get(connection=connection).reason == "code_rejected"
+    assert len(published_jwks(client, connection)["keys"]) == 1
+
+
+def test_promote_retires_the_old_key_only_after_the_rollover(peer, acme):
+    connection = draft_connection(acme, peer)
+    oidc_services.oidc_client_key_generate(connection=connection, actor="operator")
+    oidc_services.oidc_client_key_generate(connection=connection, actor="operator")
+    connection.refresh_from_db()
+    replacement = connection.client_signing_key_next
+
+    early = oidc_services.oidc_client_key_promote(connection=connection)
+    connection = _rollover_passed(connection)
+    late = oidc_services.oidc_client_key_promote(connection=connection)
+
+    connection.refresh_from_db()
+    assert (early, late) == (False, True)
+    assert connection.client_signing_key == replacement
+    assert (
+        connection.client_signing_key_next,
+        connection.client_signing_key_next_at,
+    ) == (
+        "",
+        None,
+    )
+    assert len(client_auth.jwks(connection)["keys"]) == 1
+
+
+def test_portal_replace_now_checkbox_retires_the_key_at_once(admin_client, peer, acme):
+    connection = draft_connection(acme, peer)
+    oidc_services.oidc_client_key_generate(connection=connection, actor="operator")
+    url = reverse("sso:connection-oidc-key", args=[connection.pk])
+
+    admin_client.post(url)
+    connection.refresh_from_db()
+    pending = bool(connection.client_signing_key_next)
+    admin_client.post(url, {"immediately": "1"})
+    connection.refresh_from_db()
+
+    assert pending is True
+    assert connection.client_signing_key_next == ""
+    assert len(client_auth.jwks(connection)["keys"]) == 1
 
 
 def test_provider_fetches_our_jwks_uri(
