@@ -107,8 +107,10 @@ class User(AbstractBaseUser):
         MANUAL = "manual", "Manual"
         DIRECTORY = "directory", "Directory"
 
+    # Indexed by the composite indexes below, which start with it; a separate
+    # index would only cost every insert.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="users"
+        Organization, on_delete=models.CASCADE, related_name="users", db_index=False
     )
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=150, blank=True)
@@ -121,7 +123,12 @@ class User(AbstractBaseUser):
         related_name="reports",
     )
     team = models.ForeignKey(
-        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="members"
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="members",
+        db_index=False,  # user_team_name_idx starts with it
     )
     position = models.ForeignKey(
         Position,

@@ -18,6 +18,8 @@ import uuid
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Model
 
+from progression.prepared import prepared_cursor
+
 
 @dataclasses.dataclass(frozen=True)
 class ChainedRow:
@@ -163,7 +165,7 @@ def _insert_postgresql(rows: list[ChainedRow]) -> dict[str, int | None]:
         params.append(json.dumps(document, default=_json_value))
     results = ", ".join(f"(SELECT id FROM {quote(c.name)})" for c in rows)  # noqa: S608
     sql = f"WITH {', '.join(parts)} SELECT {results}"  # noqa: S608
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchone()
     return {c.name: pk for c, pk in zip(rows, found, strict=True)}

@@ -8,8 +8,10 @@ directly.
 
 import logging
 import re
+import secrets
 from typing import Any
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -91,6 +93,16 @@ def _links_changed(organization_id: int, user_ids: list[int] | None = None) -> N
     people_links_changed.send(
         sender=User, organization_id=organization_id, user_ids=user_ids
     )
+
+
+def _set_unusable_password(user: User) -> None:
+    """Give `user` a password that can never match, as Django's would be.
+
+    Django's `set_unusable_password` draws its 40 characters from the system's
+    random source one call at a time, which costs a create more than its
+    insert; one draw of 30 bytes gives as many characters.
+    """
+    user.password = UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
 
 
 def _user_snapshot(user: User) -> dict:
@@ -286,7 +298,7 @@ def user_create(
     if password:
         user.set_password(password)
     else:
-        user.set_unusable_password()
+        _set_unusable_password(user)
     try:
         with transaction.atomic():
             user.save()
@@ -336,7 +348,7 @@ def user_create_linked(
         last_name=last_name.strip(),
         source=source,
     )
-    user.set_unusable_password()
+    _set_unusable_password(user)
     event = _audit_event(user, actor, "user.created", None, _user_snapshot(user))
     rows = [
         ChainedRow("person", user, ignore_conflicts=True),
@@ -716,7 +728,7 @@ def users_create_bulk(
             last_name=(person.get("last_name") or "").strip(),
             source=source,
         )
-        user.set_unusable_password()
+        _set_unusable_password(user)
         held[email.lower()] = user
         new.append(user)
         results.append(user)

@@ -6,6 +6,7 @@ which is what `make run` uses. Production sets at least `DEBUG=0`,
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -112,6 +113,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg then prepares the statements that ask for it (see
+    # progression/prepared.py) and no other: Django's cursors bind on the
+    # client, which never prepares, and nothing reaches this threshold.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        sys.maxsize
+        if os.environ.get("DATABASE_PREPARED_STATEMENTS", "1") == "1"
+        else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "progression.User"

@@ -16,6 +16,7 @@ from billing.models import Subscription
 from directory.models import Directory
 from directory.services import token_digest
 from progression.models import Organization
+from progression.prepared import prepared_cursor
 
 security_logger = logging.getLogger("progression.security")
 
@@ -78,7 +79,7 @@ def _lookup() -> tuple[str, list]:
 
 def _directory(public_id: uuid.UUID) -> Directory | None:
     sql, models = _lookup()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [public_id])
         row = cursor.fetchone()
     if row is None:

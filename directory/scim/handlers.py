@@ -178,11 +178,12 @@ def _user_document(body: dict) -> dict:
 
 
 def user_create(ctx: Context, body: dict) -> tuple[int, dict]:
-    # TODO(#5): a create runs at 0.35-0.45 of a bare insert in
+    # TODO(#5): a create runs at 0.30-0.44 of a bare insert in
     # bench/scim_create.py (two cores shared with other work), under the 0.6
-    # target. Besides its one write it makes two round trips the bare view
-    # does not (directory lookup, link-resolution note in Redis), writes four
-    # rows with their indexes, and spends about 2.5 ms more CPU in Python.
+    # target. Its two statements are prepared and it makes one Redis call;
+    # what remains is CPU, mostly Python in the worker: about 3 ms more than
+    # the bare view, spread over the lookup, the write, the Redis note and
+    # building and rendering the rows, none of them above 0.6 ms.
     document = _user_document(body)
 
     directory_user = provisioning.directory_user_create(

@@ -87,3 +87,30 @@ def test_team_delete_through_orm_unlinks_members(organization):
 
     user.refresh_from_db()
     assert (user.team_id, user.position_id) == (None, None)
+
+
+def _leading_columns(db) -> dict[str, list[str]]:
+    """Each index on progression_user and the columns it starts with."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(
+            cursor, "progression_user"
+        )
+    return {
+        name: info["columns"]
+        for name, info in constraints.items()
+        if info["index"] and info["columns"]
+    }
+
+
+@pytest.mark.parametrize("column", ["organization_id", "team_id"])
+def test_user_column_is_indexed_only_by_composite_indexes(db, column):
+    # A composite index serves lookups and cascades by the column; a
+    # separate one would only slow every insert.
+    starting = [
+        columns for columns in _leading_columns(db).values() if columns[0] == column
+    ]
+
+    assert [column] not in starting
+    assert [column, "last_name", "first_name", "id"] in starting

@@ -308,3 +308,18 @@ def test_people_links_changed_sent_for_person_and_team_changes(organization, adm
         (organization.pk, [person.pk]),
         (organization.pk, None),
     ]
+
+
+def test_user_create_unusable_passwords_differ(organization):
+    first = services.user_create(organization=organization, email="a@acme.example")
+    second = services.user_create(organization=organization, email="b@acme.example")
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.has_usable_password(), second.has_usable_password()) == (
+        False,
+        False,
+    )
+    assert first.password != second.password
+    assert len(first.password) == len(second.password) == 41
+    assert first.check_password(first.password[1:]) is False

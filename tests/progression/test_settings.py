@@ -111,3 +111,30 @@ def test_settings_with_services_use_postgres_redis_and_worker():
     assert result.stdout.strip() == (
         "django.db.backends.postgresql False True 1 ['json']"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "threshold"),
+    [(None, str(sys.maxsize)), ("1", str(sys.maxsize)), ("0", "None")],
+    ids=["default", "on", "off"],
+)
+def test_settings_prepared_statements_switch(value, threshold):
+    code = (
+        "import progression.settings as s; "
+        "print(s.DATABASES['default']['OPTIONS']['prepare_threshold'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_PREPARED_STATEMENTS"}
+    env.update(DEBUG="1", DATABASE_URL="postgres://u@127.0.0.1:5432/x")
+    if value is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
+
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.stdout.strip() == threshold
