@@ -33,6 +33,7 @@ from progression.errors import ProgressionError
 from progression.models import OrganizationDomain, User
 from sso import services
 from sso.models import Connection, Identity, LoginAttempt
+from sso.queries import Joined, RowQuery
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("progression.security")
@@ -146,21 +147,26 @@ def _check(
     return user, linked
 
 
+# A returning person: the link to the IdP subject (one per subject and
+# connection, a unique constraint) and the user it points to.
+_LINKED_USER = RowQuery(
+    (
+        Joined(Identity, "i"),
+        Joined(User, "u", 'JOIN {table} u ON u."id" = i."user_id"'),
+    ),
+    where='i."connection_id" = %s AND i."subject" = %s',
+)
+
+
 def _find_user(identity: VerifiedIdentity) -> tuple[User | None, bool]:
     connection = identity.connection
     users = User.objects.filter(organization_id=connection.organization_id)
     if identity.subject:
-        try:
-            # One link per subject and connection (a unique constraint).
-            linked = Identity.objects.select_related("user").get(
-                connection=connection, subject=identity.subject
-            )
-        except Identity.DoesNotExist:
-            linked = None
+        linked = _LINKED_USER.one([connection.pk, identity.subject])
         # The link is re-checked against the organisation: it can never point
         # elsewhere, but a user row is the thing that grants access.
-        if linked and linked.user.organization_id == connection.organization_id:
-            return linked.user, True
+        if linked and linked[1].organization_id == connection.organization_id:
+            return linked[1], True
     if identity.email:
         return users.filter(email__iexact=identity.email).first(), False
     return None, False

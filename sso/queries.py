@@ -1,0 +1,90 @@
+"""Lookups on every sign-in's path, compiled to SQL once per process.
+
+Building a queryset's SQL (its joins, columns and converters) costs a
+sign-in more CPU than running the query: each sign-in reads a connection
+with its organisation and subscription, and the person's link to the IdP
+with the user. A `RowQuery` states such a read once, as the models it joins
+and a WHERE clause with placeholders; its SQL and the fields' converters are
+worked out on first use, and each call only sends the query and builds the
+instances with `Model.from_db`, as the ORM itself does.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.db import connection as database
+from django.db.models import Model
+
+
+@dataclass(frozen=True)
+class Joined:
+    """One model of a `RowQuery`: its alias, and how it joins the first one.
+
+    `join` is a JOIN clause with `{table}` for the model's table; the first
+    model of a query has none.
+    """
+
+    model: type[Model]
+    alias: str
+    join: str = ""
+
+
+class RowQuery:
+    """Select at most one row across models joined one-to-one."""
+
+    def __init__(self, parts: tuple[Joined, ...], where: str):
+        self.parts = parts
+        self.where = where
+
+    @cached_property
+    def compiled(self) -> tuple[str, list]:
+        """The SQL, and per model its fields (with their converters) and
+        where its primary key is among them."""
+        quote = database.ops.quote_name
+        columns, joins, models = [], [], []
+        for part in self.parts:
+            fields = []
+            for field in part.model._meta.concrete_fields:
+                column = field.get_col(part.alias)
+                converters = database.ops.get_db_converters(
+                    column
+                ) + column.get_db_converters(database)
+                fields.append((field.attname, column, converters))
+                columns.append(f"{part.alias}.{quote(field.column)}")
+            if part.join:
+                joins.append(part.join.format(table=quote(part.model._meta.db_table)))
+            pk_index = [name for name, _, _ in fields].index(
+                part.model._meta.pk.attname
+            )
+            models.append((part.model, fields, pk_index))
+        first = self.parts[0]
+        sql = (
+            f"SELECT {', '.join(columns)} "  # noqa: S608 - names from models only
+            f"FROM {quote(first.model._meta.db_table)} {first.alias} "
+            f"{' '.join(joins)} WHERE {self.where} LIMIT 1"
+        )
+        return sql, models
+
+    def one(self, params: list) -> tuple[Model | None, ...] | None:
+        """The instances of the matching row (None for an outer join's gap),
+        or None when no row matches."""
+        sql, models = self.compiled
+        with database.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        instances, start = [], 0
+        for model, fields, pk_index in models:
+            values = list(row[start : start + len(fields)])
+            start += len(fields)
+            if values[pk_index] is None:
+                # The primary key is never null: an outer join found nothing.
+                instances.append(None)
+                continue
+            for index, (_name, column, converters) in enumerate(fields):
+                for converter in converters:
+                    values[index] = converter(values[index], column, database)
+            names = [name for name, _, _ in fields]
+            instances.append(model.from_db(database.alias, names, values))
+        return tuple(instances)

@@ -1,0 +1,109 @@
+"""The sign-in's lookups compiled once per process, against what the ORM reads."""
+
+import pytest
+from django.http import Http404
+
+from billing.models import Subscription
+from sso import services, signin
+from sso.models import Connection, Identity
+from sso.signin import VerifiedIdentity
+from sso.views import protocol
+from tests.factories import OrganizationFactory, UserFactory
+from tests.sso.test_saml import make_connection
+
+
+@pytest.fixture
+def connection(settings, entitled):
+    settings.PUBLIC_BASE_URL = "https://progression.example"
+    connection = make_connection(entitled)
+    return services.connection_keypair_generate(connection=connection, actor="operator")
+
+
+def _fields(instance) -> dict:
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+    }
+
+
+def test_connection_lookup_reads_what_the_orm_reads_in_one_query(
+    connection, django_assert_num_queries
+):
+    expected = Connection.objects.select_related("organization__subscription").get(
+        pk=connection.pk
+    )
+
+    with django_assert_num_queries(1):
+        found = protocol._connection(connection.public_id)
+        organization = found.organization
+        subscription = organization.subscription
+
+    assert _fields(found) == _fields(expected)
+    assert found.sp_private_key == expected.sp_private_key != ""
+    assert found.attribute_mapping == expected.attribute_mapping
+    assert _fields(organization) == _fields(expected.organization)
+    assert _fields(subscription) == _fields(expected.organization.subscription)
+    assert found._state.adding is False
+
+
+def test_connection_lookup_without_subscription_raises_without_a_query(
+    db, settings, django_assert_num_queries
+):
+    settings.PUBLIC_BASE_URL = "https://progression.example"
+    connection = services.connection_create(
+        organization=OrganizationFactory(name="Initech", slug="initech"),
+        provider="okta-saml",
+        actor="operator",
+    )
+
+    with django_assert_num_queries(1):
+        found = protocol._connection(connection.public_id)
+        with pytest.raises(Subscription.DoesNotExist):
+            found.organization.subscription  # noqa: B018 - the access is the test
+
+    assert found.organization.slug == "initech"
+
+
+def test_connection_lookup_unknown_or_oidc_connection_is_not_found(
+    connection, entitled
+):
+    oidc = services.connection_create(
+        organization=entitled, provider="generic-oidc", actor="operator"
+    )
+
+    with pytest.raises(Http404):
+        protocol._connection("no-such-connection")
+    with pytest.raises(Http404):
+        protocol._connection(oidc.public_id)
+
+
+def _identity(connection, subject, email="ada@acme.example"):
+    return VerifiedIdentity(connection=connection, subject=subject, email=email)
+
+
+def test_linked_user_lookup_finds_the_linked_user_in_one_query(
+    connection, organization, django_assert_num_queries
+):
+    ada = UserFactory(organization=organization, email="ada@acme.example")
+    Identity.objects.create(connection=connection, user=ada, subject="ada-at-idp")
+
+    with django_assert_num_queries(1):
+        user, linked = signin._find_user(_identity(connection, "ada-at-idp"))
+
+    assert linked is True
+    assert _fields(user) == _fields(type(ada).objects.get(pk=ada.pk))
+
+
+def test_linked_user_lookup_ignores_another_connections_link(
+    connection, organization, other_organization
+):
+    ada = UserFactory(organization=organization, email="ada@acme.example")
+    other = services.connection_create(
+        organization=other_organization, provider="okta-saml", actor="operator"
+    )
+    stranger = UserFactory(organization=other_organization, email="ada@globex.example")
+    Identity.objects.create(connection=other, user=stranger, subject="ada-at-idp")
+
+    user, linked = signin._find_user(_identity(connection, "ada-at-idp"))
+
+    assert (user, linked) == (ada, False)
