@@ -22,6 +22,8 @@ class SsoConfig(AppConfig):
     verbose_name = "Single sign-on"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
         from progression.celery import beat_schedule_add
         from progression.signin import (
             register_discoverer,
@@ -32,9 +34,13 @@ class SsoConfig(AppConfig):
         from sso.logout import signout_url
         from sso.oidc.logout import end_session_url
         from sso.services import password_sign_in_allowed
+        from sso.signin import last_login_record
 
         register_discoverer(connection_for_email)
         register_password_policy(password_sign_in_allowed)
         register_signout_step(signout_url)
         register_signout_step(end_session_url)
         beat_schedule_add(BEAT_SCHEDULE)
+        # `last_login` is written by one compiled UPDATE instead of a save().
+        user_logged_in.disconnect(dispatch_uid="update_last_login")
+        user_logged_in.connect(last_login_record, dispatch_uid="update_last_login")

@@ -88,3 +88,78 @@ class RowQuery:
             names = [name for name, _, _ in fields]
             instances.append(model.from_db(database.alias, names, values))
         return tuple(instances)
+
+
+class RowInsert:
+    """Insert one row of a model, with the INSERT built once per process.
+
+    What `Model.save()` writes for a new row, field by field (`pre_save`
+    fills `auto_now_add`, `get_db_prep_save` adapts), without compiling the
+    statement again or sending `pre_save`/`post_save`, which nothing listens
+    to for the models inserted this way.
+    """
+
+    def __init__(self, model: type[Model]):
+        self.model = model
+
+    @cached_property
+    def compiled(self) -> tuple[str, list, bool]:
+        """The SQL, the fields it writes, and whether it returns the new id."""
+        quote = database.ops.quote_name
+        meta = self.model._meta
+        fields = [field for field in meta.concrete_fields if not field.primary_key]
+        returning = database.features.can_return_columns_from_insert
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names from models only
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        if returning:
+            sql += f" RETURNING {quote(meta.pk.column)}"
+        return sql, fields, returning
+
+    def save(self, instance: Model) -> Model:
+        """Write `instance` as a new row and give it its primary key."""
+        sql, fields, returning = self.compiled
+        values = [
+            field.get_db_prep_save(field.pre_save(instance, True), database)
+            for field in fields
+        ]
+        meta = self.model._meta
+        with database.cursor() as cursor:
+            cursor.execute(sql, values)
+            if returning:
+                pk = cursor.fetchone()[0]
+            else:
+                pk = database.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = database.alias
+        return instance
+
+
+class ColumnUpdate:
+    """Set one column of one row by primary key, with SQL built once."""
+
+    def __init__(self, model: type[Model], field_name: str):
+        self.model = model
+        self.field_name = field_name
+
+    @cached_property
+    def compiled(self) -> tuple[str, object]:
+        quote = database.ops.quote_name
+        meta = self.model._meta
+        field = meta.get_field(self.field_name)
+        sql = (
+            f"UPDATE {quote(meta.db_table)} SET {quote(field.column)} = %s "  # noqa: S608
+            f"WHERE {quote(meta.pk.column)} = %s"
+        )
+        return sql, field
+
+    def set(self, instance: Model, value) -> None:
+        """Store `value` on `instance` and in its row."""
+        sql, field = self.compiled
+        setattr(instance, field.attname, value)
+        prepared = field.get_db_prep_save(value, database)
+        with database.cursor() as cursor:
+            cursor.execute(sql, [prepared, instance.pk])

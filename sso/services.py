@@ -21,6 +21,7 @@ from sso.models import Connection, IdpCertificate, LoginAttempt, Policy
 from sso.oidc import services as oidc_services
 from sso.oidc.providers import SSO_PROVIDERS
 from sso.providers import MAPPED_FIELDS
+from sso.queries import RowInsert
 
 logger = logging.getLogger(__name__)
 
@@ -454,6 +455,10 @@ def password_sign_in_allowed(user) -> bool:
     ).exists()
 
 
+# Every sign-in writes one log entry: its INSERT is built once per process.
+_ATTEMPT_INSERT = RowInsert(LoginAttempt)
+
+
 def attempt_record(
     *,
     connection: Connection,
@@ -474,20 +479,22 @@ def attempt_record(
     attributes = attributes or {}
     if not test:
         attributes = {name: ["(redacted)"] for name in attributes}
-    return LoginAttempt.objects.create(
-        connection=connection,
-        outcome=outcome,
-        reason=reason[:60],
-        detail=detail[:500],
-        test=test,
-        idp_initiated=idp_initiated,
-        subject=subject[:512],
-        email=email[:254],
-        issuer=issuer[:1024],
-        attributes=_cap_attributes(attributes),
-        mapped=mapped or {},
-        groups_overage=groups_overage,
-        user=user,
+    return _ATTEMPT_INSERT.save(
+        LoginAttempt(
+            connection=connection,
+            outcome=outcome,
+            reason=reason[:60],
+            detail=detail[:500],
+            test=test,
+            idp_initiated=idp_initiated,
+            subject=subject[:512],
+            email=email[:254],
+            issuer=issuer[:1024],
+            attributes=_cap_attributes(attributes),
+            mapped=mapped or {},
+            groups_overage=groups_overage,
+            user=user,
+        )
     )
 
 

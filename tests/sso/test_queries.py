@@ -2,10 +2,11 @@
 
 import pytest
 from django.http import Http404
+from django.utils import timezone
 
 from billing.models import Subscription
 from sso import services, signin
-from sso.models import Connection, Identity
+from sso.models import Connection, Identity, LoginAttempt
 from sso.signin import VerifiedIdentity
 from sso.views import protocol
 from tests.factories import OrganizationFactory, UserFactory
@@ -107,3 +108,43 @@ def test_linked_user_lookup_ignores_another_connections_link(
     user, linked = signin._find_user(_identity(connection, "ada-at-idp"))
 
     assert (user, linked) == (ada, False)
+
+
+def test_sign_in_records_last_login_with_one_update(
+    client, organization, django_assert_num_queries
+):
+    ada = UserFactory(organization=organization, email="ada@acme.example")
+    before = timezone.now()
+
+    with django_assert_num_queries(1) as captured:
+        signin.last_login_record(sender=type(ada), user=ada)
+    client.force_login(ada)
+
+    assert captured.captured_queries[0]["sql"].startswith("UPDATE")
+    stored = type(ada).objects.get(pk=ada.pk).last_login
+    assert before <= stored <= timezone.now()
+    assert ada.last_login == stored
+
+
+def test_attempt_record_writes_the_row_the_orm_reads_back(connection, organization):
+    ada = UserFactory(organization=organization, email="ada@acme.example")
+    before = timezone.now()
+
+    attempt = services.attempt_record(
+        connection=connection,
+        outcome=LoginAttempt.Outcome.SIGNED_IN,
+        subject="ada-at-idp",
+        email="ada@acme.example",
+        issuer="https://idp.example/",
+        attributes={"firstName": ["Ada"]},
+        mapped={"first_name": "Ada"},
+        user=ada,
+    )
+
+    stored = LoginAttempt.objects.get(pk=attempt.pk)
+    assert attempt._state.adding is False
+    assert _fields(stored) == _fields(attempt)
+    assert before <= stored.created_at <= timezone.now()
+    assert stored.attributes == {"firstName": ["(redacted)"]}
+    assert stored.mapped == {"first_name": "Ada"}
+    assert (stored.user, stored.connection, stored.test) == (ada, connection, False)
