@@ -9,18 +9,36 @@ share a session. Saving an existing session is Django's own: a session that
 was deleted (signed out elsewhere) is not written back.
 """
 
+import secrets
+
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
-from django.utils.crypto import get_random_string
 
 _KEY_ATTEMPTS = 100
+_KEY_LENGTH = 32
+
+
+def _new_key() -> str:
+    """A session key like Django's: 32 characters of `VALID_KEY_CHARS`, each
+    uniformly random from the system's CSPRNG.
+
+    The key is one random number below 36**32 written in base 36, which is
+    the same distribution as drawing each character on its own, without the
+    cost of 32 separate draws.
+    """
+    number = secrets.randbelow(len(VALID_KEY_CHARS) ** _KEY_LENGTH)
+    characters = []
+    for _ in range(_KEY_LENGTH):
+        number, digit = divmod(number, len(VALID_KEY_CHARS))
+        characters.append(VALID_KEY_CHARS[digit])
+    return "".join(characters)
 
 
 class SessionStore(CacheSessionStore):
     _unclaimed = False
 
     def create(self):
-        self._session_key = get_random_string(32, VALID_KEY_CHARS)
+        self._session_key = _new_key()
         self._unclaimed = True
         self.modified = True
 
@@ -37,5 +55,5 @@ class SessionStore(CacheSessionStore):
             ):
                 self._unclaimed = False
                 return None
-            self._session_key = get_random_string(32, VALID_KEY_CHARS)
+            self._session_key = _new_key()
         raise RuntimeError("no free session key: is the cache reachable?")

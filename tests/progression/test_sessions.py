@@ -4,7 +4,7 @@ from importlib import import_module
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, UpdateError
 from django.core.cache import cache
 from django.urls import reverse
 
@@ -42,7 +42,7 @@ def test_new_session_never_takes_a_key_in_use(monkeypatch):
     taken["person"] = 1
     taken.save()
     keys = iter([taken.session_key, "f" * 32])
-    monkeypatch.setattr(sessions, "get_random_string", lambda *args: next(keys))
+    monkeypatch.setattr(sessions, "_new_key", lambda: next(keys))
 
     store = SessionStore()
     store["person"] = 2
@@ -51,6 +51,15 @@ def test_new_session_never_takes_a_key_in_use(monkeypatch):
     assert store.session_key == "f" * 32
     assert SessionStore(taken.session_key).load() == {"person": 1}
     assert SessionStore("f" * 32).load() == {"person": 2}
+
+
+def test_new_key_draws_every_character_at_every_position():
+    keys = [sessions._new_key() for _ in range(2000)]
+
+    assert len(set(keys)) == len(keys)
+    assert {len(key) for key in keys} == {32}
+    for position in range(32):
+        assert {key[position] for key in keys} == set(VALID_KEY_CHARS)
 
 
 def test_deleted_session_is_not_written_back():
