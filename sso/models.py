@@ -12,11 +12,11 @@ the `state` of each sign-in names the connection it started for.
 """
 
 import secrets
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from progression.crypto import EncryptedTextField
 from progression.models import Organization, OrganizationDomain, User
@@ -29,6 +29,14 @@ from sso.oidc.providers import (
 
 def _public_id() -> str:
     return secrets.token_urlsafe(12)
+
+
+@lru_cache(maxsize=4096)
+def _public_path(name: str, public_id: str, urlconf: str, prefix: str) -> str:
+    """A connection's URL path, reversed once per process (a SAML request
+    needs its ACS URL and entity ID, and reversing costs more than a query's
+    compilation); the key names everything the answer depends on."""
+    return reverse(name, kwargs={"public_id": public_id}, urlconf=urlconf)
 
 
 class Connection(models.Model):
@@ -119,7 +127,8 @@ class Connection(models.Model):
         return self.protocol == self.Protocol.OIDC
 
     def _public(self, name: str) -> str:
-        path = reverse(name, kwargs={"public_id": self.public_id})
+        urlconf = get_urlconf() or settings.ROOT_URLCONF
+        path = _public_path(name, self.public_id, urlconf, get_script_prefix())
         return settings.PUBLIC_BASE_URL + path
 
     @cached_property

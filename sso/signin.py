@@ -162,7 +162,6 @@ _LINKED_USER = RowQuery(
 
 def _find_user(identity: VerifiedIdentity) -> tuple[User | None, bool]:
     connection = identity.connection
-    users = User.objects.filter(organization_id=connection.organization_id)
     if identity.subject:
         linked = _LINKED_USER.one([connection.pk, identity.subject])
         # The link is re-checked against the organisation: it can never point
@@ -170,6 +169,7 @@ def _find_user(identity: VerifiedIdentity) -> tuple[User | None, bool]:
         if linked and linked[1].organization_id == connection.organization_id:
             return linked[1], True
     if identity.email:
+        users = User.objects.filter(organization_id=connection.organization_id)
         return users.filter(email__iexact=identity.email).first(), False
     return None, False
 

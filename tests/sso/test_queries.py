@@ -2,6 +2,7 @@
 
 import pytest
 from django.http import Http404
+from django.urls import set_script_prefix
 from django.utils import timezone
 
 from billing.models import Subscription
@@ -148,3 +149,17 @@ def test_attempt_record_writes_the_row_the_orm_reads_back(connection, organizati
     assert stored.attributes == {"firstName": ["(redacted)"]}
     assert stored.mapped == {"first_name": "Ada"}
     assert (stored.user, stored.connection, stored.test) == (ada, connection, False)
+
+
+def test_connection_urls_follow_the_base_url_and_script_prefix(connection, settings):
+    path = f"/sso/saml/{connection.public_id}/acs/"
+    assert connection.acs_url == f"https://progression.example{path}"
+
+    settings.PUBLIC_BASE_URL = "https://other.example"
+    set_script_prefix("/progression/")
+    try:
+        fresh = Connection.objects.get(pk=connection.pk)
+        assert fresh.acs_url == f"https://other.example/progression{path}"
+    finally:
+        set_script_prefix("/")
+    assert Connection.objects.get(pk=connection.pk).acs_url.endswith(f".example{path}")
