@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_saml"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 ROUNDS = 5
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _free_port() -> int:
@@ -318,22 +319,28 @@ def bench_http(connection, responses, port, workers, concurrency) -> dict:
         def insert(session, _item):
             return session.post(insert_url, timeout=10).status_code == 200
 
-        def sign_in(session, encoded):
+        def sign_in(session, body):
             # Each sign-in starts without cookies and ends with a new session.
             session.cookies.clear()
             answer = session.post(
                 acs_url,
-                data={"SAMLResponse": encoded},
+                data=body,
+                headers=FORM,
                 allow_redirects=False,
                 timeout=10,
             )
             return answer.status_code == 302 and "sessionid" in answer.cookies
 
+        # The form is encoded before timing: that is the browser's work, and
+        # done in Python here it takes the client about a millisecond of the
+        # two cores the server runs on.
+        bodies = [urlencode({"SAMLResponse": encoded}) for encoded in responses]
+
         _hammer(insert, range(100), concurrency)
         insert_rates, sign_in_rates, failures = [], [], 0
         size = max(len(responses) // ROUNDS, 1)
-        for start in range(0, len(responses), size):
-            chunk = responses[start : start + size]
+        for start in range(0, len(bodies), size):
+            chunk = bodies[start : start + size]
             insert_rate, insert_failures = _hammer(insert, chunk, concurrency)
             sign_in_rate, sign_in_failures = _hammer(sign_in, chunk, concurrency)
             insert_rates.append(insert_rate)
