@@ -5,6 +5,16 @@ from sso.views import oidc, portal, protocol
 app_name = "sso"
 
 urlpatterns = [
+    # The endpoints IdPs and browsers hit on every sign-in come first, so
+    # resolving them tries no admin page's pattern.
+    path("saml/<str:public_id>/acs/", protocol.acs, name="saml-acs"),
+    path("saml/<str:public_id>/", protocol.metadata, name="saml-metadata"),
+    path("saml/<str:public_id>/login/", protocol.login, name="saml-login"),
+    path("saml/<str:public_id>/slo/", protocol.single_logout, name="saml-sls"),
+    path("oidc/callback/", oidc.callback, name="oidc-callback"),
+    path("oidc/signed-out/", oidc.signed_out, name="oidc-signed-out"),
+    path("oidc/<str:public_id>/login/", oidc.login, name="oidc-login"),
+    path("oidc/<str:public_id>/jwks/", oidc.jwks, name="oidc-jwks"),
     path("", portal.index, name="index"),
     path("new/", portal.connection_new, name="connection-new"),
     path("policy/", portal.policy, name="policy"),
@@ -63,12 +73,4 @@ urlpatterns = [
         name="connection-oidc-key",
     ),
     path("routing/", portal.routing_save, name="routing"),
-    path("oidc/callback/", oidc.callback, name="oidc-callback"),
-    path("oidc/signed-out/", oidc.signed_out, name="oidc-signed-out"),
-    path("oidc/<str:public_id>/login/", oidc.login, name="oidc-login"),
-    path("oidc/<str:public_id>/jwks/", oidc.jwks, name="oidc-jwks"),
-    path("saml/<str:public_id>/", protocol.metadata, name="saml-metadata"),
-    path("saml/<str:public_id>/login/", protocol.login, name="saml-login"),
-    path("saml/<str:public_id>/acs/", protocol.acs, name="saml-acs"),
-    path("saml/<str:public_id>/slo/", protocol.single_logout, name="saml-sls"),
 ]
