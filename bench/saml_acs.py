@@ -389,11 +389,6 @@ def main(argv=None) -> int:
         "sign_in_vs_insert_view": http["sign_in"] / http["insert_view"],
         "sql_statements_per_sign_in": statements,
     }
-    # TODO(#3): complete sign-ins measure 0.17-0.27 of the insert view on a
-    # shared two-core machine, short of 0.3. A returning person's sign-in is
-    # down to four statements; what is left is about 12 ms of worker CPU
-    # against the view's 2.4 ms, mostly Django compiling the two joined
-    # selects, last_login and the log entry, then SAML validation.
     ok = (
         result["acs_vs_xmlsec"] >= 0.2
         and result["sign_in_vs_insert_view"] >= 0.3
