@@ -3,7 +3,7 @@ from django.core.cache import cache
 
 from sso import services
 from sso.models import Connection
-from tests.factories import OrganizationDomainFactory
+from tests.factories import OrganizationDomainFactory, UserFactory
 from tests.peers.simplesamlphp.idp import SimpleSamlIdp
 from tests.sso.oidc_peer import entra, entra_peer, oidc_peer, peer  # noqa: F401
 
@@ -51,6 +51,19 @@ def public_base(settings, live_server):
     settings.PUBLIC_BASE_URL = live_server.url
     settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     return live_server.url
+
+
+@pytest.fixture
+def acme(entitled):
+    """The entitled organisation, owning acme.example."""
+    OrganizationDomainFactory(organization=entitled, domain="acme.example")
+    return entitled
+
+
+@pytest.fixture
+def ada(acme):
+    """A person of `acme`; modules that need another Ada define their own."""
+    return UserFactory(organization=acme, email="ada@acme.example", first_name="Ada")
 
 
 @pytest.fixture

@@ -44,17 +44,6 @@ from tests.sso.oidc_peer import (
 
 
 @pytest.fixture
-def acme(entitled):
-    OrganizationDomainFactory(organization=entitled, domain="acme.example")
-    return entitled
-
-
-@pytest.fixture
-def ada(acme):
-    return UserFactory(organization=acme, email="ada@acme.example", first_name="Ada")
-
-
-@pytest.fixture
 def connection(acme, peer):
     return oidc_connect(acme, peer.issuer, scopes="openid email profile groups")
 

@@ -24,17 +24,6 @@ from tests.factories import OrganizationDomainFactory, UserFactory
 from tests.sso.oidc_peer import CLIENT_SECRET, TESTSERVER, peer_redirects, sign_in
 
 
-@pytest.fixture
-def acme(entitled):
-    OrganizationDomainFactory(organization=entitled, domain="acme.example")
-    return entitled
-
-
-@pytest.fixture
-def ada(acme):
-    return UserFactory(organization=acme, email="ada@acme.example", first_name="Ada")
-
-
 def draft_connection(organization, peer, *, client_id="progression", secret=None):
     connection = services.connection_create(
         organization=organization, provider="generic-oidc", actor="operator"

@@ -5,13 +5,11 @@ claim pointing at Microsoft Graph) instead of the groups claim. The Entra peer
 is steered to hand out exactly such tokens, signed with its key.
 """
 
-import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
 from sso.models import LoginAttempt
 from sso.views.portal import GROUPS_OVERAGE
-from tests.factories import OrganizationDomainFactory, UserFactory
 from tests.sso.oidc_peer import TENANT, oidc_connect, sign_in
 
 GRAPH = "https://graph.microsoft.com/v1.0/users/ada/getMemberObjects"
@@ -19,17 +17,6 @@ OVERAGE = {
     "_claim_names": {"groups": "src1"},
     "_claim_sources": {"src1": {"endpoint": GRAPH}},
 }
-
-
-@pytest.fixture
-def acme(entitled):
-    OrganizationDomainFactory(organization=entitled, domain="acme.example")
-    return entitled
-
-
-@pytest.fixture
-def ada(acme):
-    return UserFactory(organization=acme, email="ada@acme.example", first_name="Ada")
 
 
 def entra_connect(acme, entra, **options):

@@ -14,7 +14,6 @@ from django.urls import reverse
 from sso.models import LoginAttempt
 from sso.oidc.logout import SESSION_ID_TOKEN
 from sso.views.oidc import SIGNED_OUT, SIGNED_OUT_AT_PROVIDER
-from tests.factories import OrganizationDomainFactory, UserFactory
 from tests.sso.oidc_peer import (
     CLIENT_ID,
     SIGNED_OUT_PATH,
@@ -24,17 +23,6 @@ from tests.sso.oidc_peer import (
     query_of,
     sign_in,
 )
-
-
-@pytest.fixture
-def acme(entitled):
-    OrganizationDomainFactory(organization=entitled, domain="acme.example")
-    return entitled
-
-
-@pytest.fixture
-def ada(acme):
-    return UserFactory(organization=acme, email="ada@acme.example", first_name="Ada")
 
 
 @pytest.fixture

@@ -13,19 +13,7 @@ from django.utils.html import escape
 from sso.models import Identity, LoginAttempt
 from sso.oidc import services as oidc_services
 from sso.oidc.errors import REASONS
-from tests.factories import OrganizationDomainFactory, UserFactory
 from tests.sso.oidc_peer import oidc_connect, sign_in
-
-
-@pytest.fixture
-def acme(entitled):
-    OrganizationDomainFactory(organization=entitled, domain="acme.example")
-    return entitled
-
-
-@pytest.fixture
-def ada(acme):
-    return UserFactory(organization=acme, email="ada@acme.example", first_name="Ada")
 
 
 @pytest.fixture
