@@ -15,13 +15,13 @@ from billing.entitlements import entitlement
 from progression.errors import ConflictError, ProgressionError, ValidationFailedError
 from progression.models import Organization
 from progression.outbound import fetch
+from progression.queries import RowInsert
 from progression.services import Actor, audit_record
 from sso import saml
 from sso.models import Connection, IdpCertificate, LoginAttempt, Policy
 from sso.oidc import services as oidc_services
 from sso.oidc.providers import SSO_PROVIDERS
 from sso.providers import MAPPED_FIELDS
-from sso.queries import RowInsert
 
 logger = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ from billing.entitlements import entitlement
 from progression import services as people
 from progression.errors import ProgressionError
 from progression.models import OrganizationDomain, User
+from progression.queries import ColumnUpdate, Joined, RowQuery
 from sso import services
 from sso.models import Connection, Identity, LoginAttempt
-from sso.queries import ColumnUpdate, Joined, RowQuery
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("progression.security")

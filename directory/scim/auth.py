@@ -5,26 +5,29 @@ token of directory A presented on directory B's URL is refused exactly like
 a wrong token, so the answer says nothing about whether B exists.
 """
 
-import functools
 import hmac
 import logging
 import uuid
-
-from django.db import connection
 
 from billing.models import Subscription
 from directory.models import Directory
 from directory.services import token_digest
 from progression.models import Organization
-from progression.prepared import prepared_cursor
+from progression.queries import Joined, RowQuery
 
 security_logger = logging.getLogger("progression.security")
 
 # The directory's row, its organisation's and its subscription's (if any).
-_JOINS = (
-    (Directory, "d", ""),
-    (Organization, "o", 'JOIN {table} o ON o."id" = d."organization_id"'),
-    (Subscription, "s", 'LEFT JOIN {table} s ON s."organization_id" = o."id"'),
+_DIRECTORY = RowQuery(
+    (
+        Joined(Directory, "d"),
+        Joined(Organization, "o", 'JOIN {table} o ON o."id" = d."organization_id"'),
+        Joined(
+            Subscription, "s", 'LEFT JOIN {table} s ON s."organization_id" = o."id"'
+        ),
+    ),
+    'd."public_id" = %s',
+    prepared=True,
 )
 
 
@@ -50,52 +53,12 @@ def authenticate(request, public_id: uuid.UUID) -> Directory | None:
     return directory
 
 
-@functools.cache
-def _lookup() -> tuple[str, list]:
-    """The lookup's SQL and, per model, its fields and their converters.
-
-    Built once per process: the lookup precedes every SCIM request, and
-    compiling the equivalent queryset costs more than running it.
-    """
-    quote = connection.ops.quote_name
-    columns, joins, models = [], [], []
-    for model, alias, join in _JOINS:
-        fields = []
-        for field in model._meta.concrete_fields:
-            column = field.get_col(alias)
-            converters = connection.ops.get_db_converters(
-                column
-            ) + column.get_db_converters(connection)
-            fields.append((field, column, converters))
-            columns.append(f"{alias}.{quote(field.column)}")
-        joins.append(join.format(table=quote(model._meta.db_table)))
-        models.append((model, fields))
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(Directory._meta.db_table)} d "  # noqa: S608
-        f'{" ".join(joins)} WHERE d."public_id" = %s LIMIT 1'
-    )
-    return sql, models
-
-
 def _directory(public_id: uuid.UUID) -> Directory | None:
-    sql, models = _lookup()
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [public_id])
-        row = cursor.fetchone()
-    if row is None:
+    # Compiled once per process: the lookup precedes every SCIM request, and
+    # compiling the equivalent queryset costs more than running it.
+    instances = _DIRECTORY.one([public_id])
+    if instances is None:
         return None
-    instances, start = [], 0
-    for model, fields in models:
-        values = list(row[start : start + len(fields)])
-        start += len(fields)
-        for index, (_field, column, converters) in enumerate(fields):
-            for converter in converters:
-                values[index] = converter(values[index], column, connection)
-        names = [field.attname for field, _, _ in fields]
-        present = values[0] is not None
-        instances.append(
-            model.from_db(connection.alias, names, values) if present else None
-        )
     directory, organization, subscription = instances
     directory.organization = organization
     # As select_related would: `organization.subscription` reads the loaded

@@ -17,9 +17,9 @@ from billing.entitlements import entitlement
 from billing.models import Subscription
 from progression.errors import ProgressionError
 from progression.models import Organization
+from progression.queries import Joined, RowQuery
 from sso import flows, logout, saml, services
 from sso.models import Connection, LoginAttempt
-from sso.queries import Joined, RowQuery
 from sso.saml import SamlRejectedError
 from sso.signin import (
     CONNECTION_INACTIVE,

@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from directory.models import DirectoryUser
-from directory.scim.auth import _lookup
+from directory.scim.auth import _DIRECTORY
 from directory.services import directory_create
 from progression.prepared import prepared_cursor
 
@@ -62,7 +62,7 @@ def test_scim_create_prepares_its_lookup_and_its_write(client, directory):
         assert _create(client, directory, token, name).status_code == 201
 
     statements = _prepared_statements()
-    lookup_sql, _ = _lookup()
+    lookup_sql, _ = _DIRECTORY.compiled
     assert lookup_sql.replace("%s", "$1") in statements
     assert any(s.startswith('WITH "person" AS (INSERT') for s in statements)
     assert DirectoryUser.objects.filter(directory=directory).count() == 2

@@ -1,12 +1,14 @@
-"""Lookups on every sign-in's path, compiled to SQL once per process.
+"""Reads and writes on hot paths, with their SQL compiled once per process.
 
-Building a queryset's SQL (its joins, columns and converters) costs a
-sign-in more CPU than running the query: each sign-in reads a connection
-with its organisation and subscription, and the person's link to the IdP
-with the user. A `RowQuery` states such a read once, as the models it joins
-and a WHERE clause with placeholders; its SQL and the fields' converters are
-worked out on first use, and each call only sends the query and builds the
-instances with `Model.from_db`, as the ORM itself does.
+Building a queryset's SQL (its joins, columns and converters) can cost a
+request more CPU than running the query: every SAML sign-in reads its
+connection with the organisation and subscription, every SCIM request its
+directory with the same two. A `RowQuery` states such a read once, as the
+models it joins and a WHERE clause with placeholders; its SQL and the
+fields' converters are worked out on first use, and each call only sends the
+query and builds the instances with `Model.from_db`, as the ORM itself does.
+`RowInsert` and `ColumnUpdate` do the same for a plain insert and for a
+one-column update.
 """
 
 from dataclasses import dataclass
@@ -14,6 +16,8 @@ from functools import cached_property
 
 from django.db import connection as database
 from django.db.models import Model
+
+from progression.prepared import prepared_cursor
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,11 @@ class Joined:
 class RowQuery:
     """Select at most one row across models joined one-to-one."""
 
-    def __init__(self, parts: tuple[Joined, ...], where: str):
+    def __init__(self, parts: tuple[Joined, ...], where: str, *, prepared=False):
         self.parts = parts
         self.where = where
+        # Prepared once per connection too (see `progression.prepared`).
+        self.prepared = prepared
 
     @cached_property
     def compiled(self) -> tuple[str, list]:
@@ -69,7 +75,7 @@ class RowQuery:
         """The instances of the matching row (None for an outer join's gap),
         or None when no row matches."""
         sql, models = self.compiled
-        with database.cursor() as cursor:
+        with prepared_cursor() if self.prepared else database.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
