@@ -31,6 +31,7 @@ from directory.models import Directory, DirectoryGroup, DirectoryUser
 from progression import services
 from progression.errors import ConflictError, ValidationFailedError
 from progression.models import User
+from progression.rows import ChainCheck, ChainCheckFailed
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,11 @@ def _check_user_name_free(
 
 
 def directory_user_create(
-    *, directory: Directory, record: Record, along: list[Model] = ()
+    *,
+    directory: Directory,
+    record: Record,
+    along: list[Model] = (),
+    check: ChainCheck | None = None,
 ) -> DirectoryUser:
     """Store a new directory user and provision the person it describes.
 
@@ -104,9 +109,15 @@ def directory_user_create(
     rolls the whole create back. The usual case, a new person, is one
     statement; `along` holds unsaved rows (the request log) to write in it,
     left unsaved when the create takes the longer path.
+
+    `check` is for a caller whose `directory` may be out of date: the
+    statement writes only if the check still holds. Such a create takes the
+    one-statement path or nothing: it raises `ChainCheckFailed`, having
+    written nothing, when the check fails or the path does not apply, and
+    the caller reads its directory again and calls without a check.
     """
     directory_user = DirectoryUser(directory=directory, **_fields(record))
-    if _create_with_new_person(directory_user, along):
+    if _create_with_new_person(directory_user, along, check):
         return directory_user
 
     try:
@@ -122,17 +133,20 @@ def directory_user_create(
     return directory_user
 
 
-def _create_with_new_person(directory_user: DirectoryUser, along) -> bool:
+def _create_with_new_person(
+    directory_user: DirectoryUser, along, check: ChainCheck | None
+) -> bool:
     """The usual create, in one statement: a new person and their directory user.
 
     False, with nothing written, when the person is not simply new: out of
     scope, without an email, or with an address already in use, which may
     be a conflict or an archived namesake coming back.
     """
-    if not directory_user.active or directory_user.directory.group_scope_enabled:
-        return False
     email = _email_for(directory_user)
-    if not email:
+    simple = directory_user.active and not directory_user.directory.group_scope_enabled
+    if not (simple and email):
+        if check is not None:
+            raise ChainCheckFailed
         return False
     directory = directory_user.directory
     try:
@@ -144,6 +158,7 @@ def _create_with_new_person(directory_user: DirectoryUser, along) -> bool:
             source=User.Source.DIRECTORY,
             actor=directory.actor_label,
             linked=[(directory_user, "user"), *((row, None) for row in along)],
+            check=check,
         )
     except IntegrityError as exc:
         raise ConflictError(USER_NAME_TAKEN, code="user_name_taken") from exc

@@ -34,11 +34,23 @@ class Joined:
 
 
 class RowQuery:
-    """Select at most one row across models joined one-to-one."""
+    """Select at most one row across models joined one-to-one.
 
-    def __init__(self, parts: tuple[Joined, ...], where: str, *, prepared=False):
+    `extra` names further SQL expressions to select, whose values follow the
+    instances.
+    """
+
+    def __init__(
+        self,
+        parts: tuple[Joined, ...],
+        where: str,
+        *,
+        prepared=False,
+        extra: tuple[str, ...] = (),
+    ):
         self.parts = parts
         self.where = where
+        self.extra = extra
         # Prepared once per connection too (see `progression.prepared`).
         self.prepared = prepared
 
@@ -63,6 +75,7 @@ class RowQuery:
                 part.model._meta.pk.attname
             )
             models.append((part.model, fields, pk_index))
+        columns += self.extra
         first = self.parts[0]
         sql = (
             f"SELECT {', '.join(columns)} "  # noqa: S608 - names from models only
@@ -71,9 +84,9 @@ class RowQuery:
         )
         return sql, models
 
-    def one(self, params: list) -> tuple[Model | None, ...] | None:
-        """The instances of the matching row (None for an outer join's gap),
-        or None when no row matches."""
+    def one(self, params: list) -> tuple | None:
+        """The instances of the matching row (None for an outer join's gap)
+        and the values of `extra`, or None when no row matches."""
         sql, models = self.compiled
         with prepared_cursor() if self.prepared else database.cursor() as cursor:
             cursor.execute(sql, params)
@@ -93,7 +106,7 @@ class RowQuery:
                     values[index] = converter(values[index], column, database)
             names = [name for name, _, _ in fields]
             instances.append(model.from_db(database.alias, names, values))
-        return tuple(instances)
+        return (*instances, *row[start:])
 
 
 class RowInsert:

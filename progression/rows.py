@@ -6,6 +6,10 @@ than on the inserts. Chained as data-modifying CTEs they are one statement:
 atomic without a transaction block, one round trip, one commit. A row that
 refers to an earlier one takes that row's new id, and is written only when the
 earlier row was.
+
+A chain may begin with a check, a query that must find a row for anything to
+be written: a write decided on facts read earlier (and perhaps kept a while)
+confirms in its own statement that those facts still hold.
 """
 
 import contextlib
@@ -40,17 +44,41 @@ class ChainedRow:
         return tuple(dict.fromkeys([*self.refs.values(), *self.after]))
 
 
-def rows_insert_chained(rows: list[ChainedRow]) -> set[str]:
+@dataclasses.dataclass(frozen=True)
+class ChainCheck:
+    """A query the chain starts with; nothing is written unless it finds a row.
+
+    `sql` is a SELECT of one column named `id`, with `%s` placeholders for
+    `params`. PostgreSQL only.
+    """
+
+    sql: str
+    params: tuple = ()
+    name: str = "check"
+
+
+class ChainCheckFailed(Exception):
+    """The chain's check found no row, so nothing was written."""
+
+
+def rows_insert_chained(
+    rows: list[ChainedRow], *, check: ChainCheck | None = None
+) -> set[str]:
     """Insert `rows` in one statement and set their primary keys.
 
     Returns the names of the rows written. A constraint broken by a row not
-    marked `ignore_conflicts` raises `IntegrityError` and writes nothing.
+    marked `ignore_conflicts` raises `IntegrityError` and writes nothing; a
+    `check` that finds no row raises `ChainCheckFailed`, with nothing written.
     """
     with _savepoint_if_nested():
         if connection.vendor == "postgresql":
-            ids = _insert_postgresql(rows)
+            ids = _insert_postgresql(rows, check)
+        elif check is not None:
+            raise NotImplementedError("A chain check needs PostgreSQL.")
         else:
             ids = _insert_each(rows)
+    if check is not None and ids.pop(check.name) is None:
+        raise ChainCheckFailed
     written = set()
     for chained in rows:
         pk = ids.get(chained.name)
@@ -142,15 +170,26 @@ def _json_value(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _insert_postgresql(rows: list[ChainedRow]) -> dict[str, int | None]:
+def _insert_postgresql(
+    rows: list[ChainedRow], check: ChainCheck | None
+) -> dict[str, int | None]:
     quote = connection.ops.quote_name
-    parts, params = [], []
+    parts, params, names = [], [], [chained.name for chained in rows]
+    if check is not None:
+        parts.append(f"{quote(check.name)} AS ({check.sql})")
+        params += check.params
+        names.insert(0, check.name)
     for chained in rows:
+        after = chained.after
+        if check is not None and not chained.depends_on:
+            # A row hanging on no other hangs on the check; the others
+            # follow it through the rows they hang on.
+            after = (check.name,)
         sql, in_json, separate = _template(
             type(chained.row),
             chained.name,
             tuple(sorted(chained.refs.items())),
-            chained.after,
+            after,
             chained.ignore_conflicts,
         )
         parts.append(sql)
@@ -163,12 +202,12 @@ def _insert_postgresql(rows: list[ChainedRow]) -> dict[str, int | None]:
         ]
         document = {field.column: field.pre_save(row, True) for field in in_json}
         params.append(json.dumps(document, default=_json_value))
-    results = ", ".join(f"(SELECT id FROM {quote(c.name)})" for c in rows)  # noqa: S608
+    results = ", ".join(f"(SELECT id FROM {quote(name)})" for name in names)  # noqa: S608
     sql = f"WITH {', '.join(parts)} SELECT {results}"  # noqa: S608
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchone()
-    return {c.name: pk for c, pk in zip(rows, found, strict=True)}
+    return dict(zip(names, found, strict=True))
 
 
 def _insert_each(rows: list[ChainedRow]) -> dict[str, int | None]:

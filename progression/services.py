@@ -35,7 +35,7 @@ from progression.models import (
     Team,
     User,
 )
-from progression.rows import ChainedRow, rows_insert_chained
+from progression.rows import ChainCheck, ChainedRow, rows_insert_chained
 from progression.signals import people_links_changed
 
 logger = logging.getLogger(__name__)
@@ -326,6 +326,7 @@ def user_create_linked(
     source: str = User.Source.MANUAL,
     actor: Actor = None,
     linked: list[tuple[Model, str | None]] = (),
+    check: ChainCheck | None = None,
 ) -> User | None:
     """Create a person, their audit event and rows that go with them, at once.
 
@@ -335,7 +336,8 @@ def user_create_linked(
     pays one round trip. When someone already uses the address nothing is
     written and None is returned: the caller knows whether that is a conflict
     or a namesake to bring back. A linked row breaking a constraint raises
-    `IntegrityError`, with nothing written either.
+    `IntegrityError`, with nothing written either; so does a `check` that
+    finds no row (`ChainCheckFailed`).
     """
     email = _clean_email(email)
     if source not in User.Source.values:
@@ -360,7 +362,7 @@ def user_create_linked(
         else ChainedRow(f"linked{index}", row, after=("person",))
         for index, (row, field) in enumerate(linked)
     ]
-    if "person" not in rows_insert_chained(rows):
+    if "person" not in rows_insert_chained(rows, check=check):
         return None
     for row, field in linked:
         if field:

@@ -34,6 +34,7 @@ from directory.scim.schemas import (
     SEARCH_REQUEST,
     USER_SCHEMA,
 )
+from progression.rows import ChainCheck
 
 USER_NAME_REQUIRED = "A user needs a userName."
 DISPLAY_NAME_REQUIRED = "A group needs a displayName."
@@ -55,6 +56,9 @@ class Context:
     # The request log entry for a given answer, unsaved, for a handler that
     # can write it in the statement making the change.
     log: Callable[[int], DirectoryRequest] | None = None
+    # Set when `directory` was read by an earlier request: a create's
+    # statement checks that it is unchanged (see `directory.scim.auth`).
+    check: ChainCheck | None = None
 
 
 def _int(value, default: int) -> int:
@@ -190,6 +194,7 @@ def user_create(ctx: Context, body: dict) -> tuple[int, dict]:
         directory=ctx.directory,
         record=user_record(document),
         along=[ctx.log(201)] if ctx.log else [],
+        check=ctx.check,
     )
     resource = user_resource(directory_user, ctx.base_url, memberships=())
     return 201, _one(ctx, resource, USER_SCHEMA, USER_EXTENSIONS)

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from billing.entitlements import entitlement
 from directory.models import DirectoryRequest
 from directory.scim import handlers, v1
-from directory.scim.auth import authenticate
+from directory.scim.auth import authenticate, authenticate_recent, forget_recent
 from directory.scim.errors import (
     BODY_NOT_OBJECT,
     BODY_TOO_LARGE,
@@ -41,6 +41,7 @@ from directory.scim.schemas import (
     service_provider_config,
 )
 from progression.errors import ProgressionError
+from progression.rows import ChainCheckFailed
 
 logger = logging.getLogger(__name__)
 
@@ -162,13 +163,31 @@ _KINDS = {
 def _serve(request, version: str, public_id, kind: str, scim_id=None, action=None):
     started = time.monotonic()
     kind = _KINDS.get(kind.lower(), kind)
+    if kind == "Users" and request.method == "POST" and not (scim_id or action):
+        # A create may use the directory as this process last read it; its
+        # statement checks that nothing changed since, and writes nothing
+        # otherwise, and the request is then answered as any other.
+        recent = authenticate_recent(request, public_id)
+        if recent is not None:
+            directory, check = recent
+            try:
+                return _answer(
+                    request, version, directory, check, kind, scim_id, action, started
+                )
+            except ChainCheckFailed:
+                forget_recent(public_id)
     directory = authenticate(request, public_id)
     if directory is None:
         return _error(version, ScimError(401, UNAUTHORIZED))
+    return _answer(request, version, directory, None, kind, scim_id, action, started)
+
+
+def _answer(request, version, directory, check, kind, scim_id, action, started):
     status, response, body = 500, None, {}
     entry = DirectoryRequest(
         directory=directory, method=request.method[:10], path=request.path[:500]
     )
+    logged = True
     try:
         if not directory.is_active:
             raise ScimError(403, DIRECTORY_INACTIVE)
@@ -179,18 +198,23 @@ def _serve(request, version: str, public_id, kind: str, scim_id=None, action=Non
         if not answer.available:
             raise ScimError(403, answer.message)
         response, body = _route(
-            request, version, directory, kind, scim_id, action, (entry, started)
+            request, version, directory, check, kind, scim_id, action, (entry, started)
         )
         status = response.status_code
+    except ChainCheckFailed:
+        # Nothing was written; the caller answers again, and logs that.
+        logged = False
+        raise
     except ScimError as exc:
         status, response = exc.status, _error(version, exc)
     except ProgressionError as exc:
         error = scim_error_from(exc)
         status, response = error.status, _error(version, error)
     finally:
-        _log_write(
-            entry, started, status, _summary(kind, request.method, request, body)
-        )
+        if logged:
+            _log_write(
+                entry, started, status, _summary(kind, request.method, request, body)
+            )
     return response
 
 
@@ -212,7 +236,7 @@ def _log_write(entry, started, status: int, summary: str) -> None:
         entry.save(update_fields=["status"])
 
 
-def _route(request, version, directory, kind, scim_id, action, log):
+def _route(request, version, directory, check, kind, scim_id, action, log):
     """Answer one request; return the response and the parsed body (for the log)."""
     base_url = _base_url(request, version, directory.public_id)
     if kind in {"ServiceProviderConfig", "ResourceTypes", "Schemas"}:
@@ -240,6 +264,7 @@ def _route(request, version, directory, kind, scim_id, action, log):
         base_url=base_url,
         attributes=request.GET.get("attributes"),
         excluded=request.GET.get("excludedAttributes"),
+        check=check,
         log=functools.partial(
             _log_entry,
             entry,

@@ -13,7 +13,9 @@ from tests.factories import UserFactory
 def chained(request, monkeypatch):
     """Run each test through the PostgreSQL statement and the portable path."""
     if request.param == "row by row":
-        monkeypatch.setattr(rows, "_insert_postgresql", rows._insert_each)
+        monkeypatch.setattr(
+            rows, "_insert_postgresql", lambda chain, check: rows._insert_each(chain)
+        )
     return rows_insert_chained
 
 
