@@ -22,8 +22,8 @@ Usage: python bench/scim_plain.py [--clients N] [--seconds S] [--rounds R]
 Environment: DATABASE_URL names the PostgreSQL server (its database part is
 replaced), BENCH_DATABASE the database to recreate (default
 bench_scim_plain). No Redis is used.
-Exits 1 only when a request did not answer 201: this is a calibration, it
-has no target.
+Exits 1 only when a request did not answer 201 or a created user lacks its
+scim_id: this is a calibration, it has no target.
 """
 
 import argparse
