@@ -62,10 +62,10 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def recreate_database():
+def recreate_database(database=DATABASE):
     with psycopg.connect(_server_dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
 
 
 def environment():
@@ -102,12 +102,13 @@ def prepare():
     setup_django()
     from django.db import connection
 
+    from bench.bare_insert import TABLE_CREATE
     from billing.services import subscription_set
     from directory.services import directory_create
     from progression.services import organization_create
 
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE bench_row (id bigserial PRIMARY KEY, body text)")
+        cursor.execute(TABLE_CREATE)
     organization = organization_create(name="Bench", slug="bench")
     subscription_set(
         organization=organization,
@@ -122,13 +123,20 @@ def prepare():
     return organization, writes, token
 
 
-def gunicorn(port, workers):
+def gunicorn(
+    port,
+    workers,
+    application="bench.scim_wsgi:application",
+    env=None,
+    probe="/signin/",
+):
+    """Start gunicorn serving `application`; return once `probe` answers."""
     process = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
             "-m",
             "gunicorn",
-            "bench.scim_wsgi:application",
+            application,
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -136,13 +144,13 @@ def gunicorn(port, workers):
             "--log-level",
             "warning",
         ],
-        env=environment(),
+        env=env or environment(),
         cwd=ROOT,
     )
     for _ in range(100):
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/signin/")
+            connection.request("GET", probe)
             connection.getresponse().read()
             return process
         except OSError:
@@ -176,6 +184,46 @@ def load(port, path, headers, body_for, clients, seconds):
         thread.join()
     elapsed = time.monotonic() - started
     return sum(counts) / elapsed, sum(errors)
+
+
+def alternate(port, path, headers, clients, seconds, rounds):
+    """Warm both paths, then alternate the bare view and `path` for `rounds`.
+
+    Returns one ((bare /s, bare errors), (measured /s, measured errors)) pair
+    per round, each side run for `seconds / rounds` seconds.
+    """
+    # Warm both paths before measuring.
+    load(port, path, headers, user_body, 2, 1)
+    load(port, "/bench/bare-insert/", {}, lambda: "x", 2, 1)
+    # Short alternating rounds: a change in the machine's load from other
+    # work falls on both sides alike instead of on whichever ran then.
+    results = []
+    for _ in range(rounds):
+        results.append(
+            (
+                load(
+                    port,
+                    "/bench/bare-insert/",
+                    {"Content-Type": "text/plain"},
+                    lambda: "x",
+                    clients,
+                    seconds / rounds,
+                ),
+                load(port, path, headers, user_body, clients, seconds / rounds),
+            )
+        )
+    return results
+
+
+def summarise(rounds):
+    """Mean rates of both sides, their ratio, per-round ratios, error totals."""
+    bare = sum(b for (b, _), _ in rounds) / len(rounds)
+    measured = sum(c for _, (c, _) in rounds) / len(rounds)
+    bare_errors = sum(e for (_, e), _ in rounds)
+    measured_errors = sum(e for _, (_, e) in rounds)
+    round_ratios = [round(c / b, 3) if b else 0.0 for (b, _), (c, _) in rounds]
+    ratio = measured / bare if bare else 0.0
+    return bare, measured, ratio, round_ratios, bare_errors, measured_errors
 
 
 def user_body():
@@ -264,51 +312,20 @@ def main(argv=None):
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/scim+json",
         }
-        # Warm both paths before measuring.
-        load(
+        rounds = alternate(
             args.port,
             f"/scim/v2/{directory.public_id}/Users",
             scim_headers,
-            user_body,
-            2,
-            1,
+            args.clients,
+            args.seconds,
+            args.rounds,
         )
-        load(args.port, "/bench/bare-insert/", {}, lambda: "x", 2, 1)
-        # Short alternating rounds: a change in the machine's load from other
-        # work falls on both sides alike instead of on whichever ran then.
-        rounds = []
-        for _ in range(args.rounds):
-            rounds.append(
-                (
-                    load(
-                        args.port,
-                        "/bench/bare-insert/",
-                        {"Content-Type": "text/plain"},
-                        lambda: "x",
-                        args.clients,
-                        args.seconds / args.rounds,
-                    ),
-                    load(
-                        args.port,
-                        f"/scim/v2/{directory.public_id}/Users",
-                        scim_headers,
-                        user_body,
-                        args.clients,
-                        args.seconds / args.rounds,
-                    ),
-                )
-            )
     finally:
         server.terminate()
         server.wait()
     counts = query_counts(organization, args.users)
 
-    bare = sum(b for (b, _), _ in rounds) / len(rounds)
-    scim = sum(c for _, (c, _) in rounds) / len(rounds)
-    bare_errors = sum(e for (_, e), _ in rounds)
-    scim_errors = sum(e for _, (_, e) in rounds)
-    round_ratios = [round(c / b, 3) if b else 0.0 for (b, _), (c, _) in rounds]
-    ratio = scim / bare if bare else 0.0
+    bare, scim, ratio, round_ratios, bare_errors, scim_errors = summarise(rounds)
     report = {
         "clients": args.clients,
         "workers": args.workers,
