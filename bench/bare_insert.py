@@ -3,7 +3,7 @@
 It is the cheapest request that writes to the database: one raw `INSERT` on
 the request's connection and an empty 201, through whatever middleware and
 gunicorn workers the project around it has. `bench/scim_urls.py` serves it
-next to our SCIM endpoints, `bench/scim_plain/urls.py` next to plain
+next to our SCIM endpoints, `bench/plain_scim_project/urls.py` next to plain
 django-scim2's, so each ratio divides by the same work done in the same
 server.
 """

@@ -3,11 +3,11 @@
 `bench/scim_create.py` reports our `POST /Users` rate as a share of a bare
 Django view that inserts one row. This script measures the same share for
 plain django-scim2 on the same machine, so that figure can be read against
-it: a fresh Django project (`bench/scim_plain/`) with django-scim2's default
+it: a fresh Django project (`bench/plain_scim_project/`) with django-scim2's default
 adapters (`SCIMUser`, `SCIMGroup`), its URLs, its auth check and a user model
 built on its mixins, with no request log and no audit. The service user is
 signed in by a constant-time header comparison and cached per worker (see
-`bench/scim_plain/accounts/middleware.py`), the cheapest sign-in there is,
+`bench/plain_scim_project/accounts/middleware.py`), the cheapest sign-in there is,
 so the comparison is not skewed against django-scim2.
 
 It recreates its own PostgreSQL database, migrates it, creates the service
@@ -46,7 +46,7 @@ from bench.scim_create import (  # noqa: E402
 )
 
 DATABASE = os.environ.get("BENCH_DATABASE", "bench_scim_plain")
-SETTINGS = "bench.scim_plain.settings"
+SETTINGS = "bench.plain_scim_project.settings"
 # A calibration figure, from the product brief; printed for comparison only.
 BRIEF_RATIO = 0.45
 
@@ -90,8 +90,8 @@ def prepare():
     from django.db import connection
 
     from bench.bare_insert import TABLE_CREATE
-    from bench.scim_plain.accounts.middleware import SERVICE_USERNAME
-    from bench.scim_plain.accounts.models import User
+    from bench.plain_scim_project.accounts.middleware import SERVICE_USERNAME
+    from bench.plain_scim_project.accounts.models import User
 
     with connection.cursor() as cursor:
         cursor.execute(TABLE_CREATE)
@@ -100,8 +100,8 @@ def prepare():
 
 def created_users():
     """People django-scim2 created: every user but the service user."""
-    from bench.scim_plain.accounts.middleware import SERVICE_USERNAME
-    from bench.scim_plain.accounts.models import User
+    from bench.plain_scim_project.accounts.middleware import SERVICE_USERNAME
+    from bench.plain_scim_project.accounts.models import User
 
     return User.objects.exclude(username=SERVICE_USERNAME)
 
@@ -114,7 +114,7 @@ def main(argv=None):
     server = gunicorn(
         args.port,
         args.workers,
-        application="bench.scim_plain.wsgi:application",
+        application="bench.plain_scim_project.wsgi:application",
         env=environment(),
         # The plain project has no sign-in page; the bare view answers, and
         # its probe row is in a table nothing counts.

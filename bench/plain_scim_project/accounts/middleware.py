@@ -15,7 +15,7 @@ import hmac
 
 from django.conf import settings
 
-from bench.scim_plain.accounts.models import User
+from bench.plain_scim_project.accounts.models import User
 
 SERVICE_USERNAME = "scim-service"
 

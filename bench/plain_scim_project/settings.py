@@ -19,7 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django_scim",
-    "bench.scim_plain.accounts",
+    "bench.plain_scim_project.accounts",
 ]
 
 MIDDLEWARE = [
@@ -28,13 +28,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "bench.scim_plain.accounts.middleware.ServiceUserMiddleware",
+    "bench.plain_scim_project.accounts.middleware.ServiceUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "bench.scim_plain.urls"
-WSGI_APPLICATION = "bench.scim_plain.wsgi.application"
+ROOT_URLCONF = "bench.plain_scim_project.urls"
+WSGI_APPLICATION = "bench.plain_scim_project.wsgi.application"
 
 DATABASES = {
     "default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)
@@ -67,7 +67,7 @@ SCIM_SERVICE_PROVIDER = {
     ],
     "USER_ADAPTER": "django_scim.adapters.SCIMUser",
     "GROUP_ADAPTER": "django_scim.adapters.SCIMGroup",
-    "GROUP_MODEL": "bench.scim_plain.accounts.models.Group",
+    "GROUP_MODEL": "bench.plain_scim_project.accounts.models.Group",
     "AUTH_CHECK_MIDDLEWARE": "django_scim.middleware.SCIMAuthCheckMiddleware",
 }
 
