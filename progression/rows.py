@@ -16,12 +16,12 @@ import contextlib
 import dataclasses
 import datetime
 import functools
-import json
 import uuid
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Model
 
+from progression import jsontext
 from progression.prepared import prepared_cursor
 
 
@@ -201,7 +201,7 @@ def _insert_postgresql(
             for field in separate
         ]
         document = {field.column: field.pre_save(row, True) for field in in_json}
-        params.append(json.dumps(document, default=_json_value))
+        params.append(jsontext.dumps(document, default=_json_value).decode())
     results = ", ".join(f"(SELECT id FROM {quote(name)})" for name in names)  # noqa: S608
     sql = f"WITH {', '.join(parts)} SELECT {results}"  # noqa: S608
     with prepared_cursor() as cursor:

@@ -40,6 +40,7 @@ from directory.scim.schemas import (
     schema_documents,
     service_provider_config,
 )
+from progression import jsontext
 from progression.errors import ProgressionError
 from progression.rows import ChainCheckFailed
 
@@ -66,7 +67,7 @@ _HANDLERS = {
 
 
 def _response(status: int, payload, *, headers=None) -> HttpResponse:
-    body = b"" if payload is None else json.dumps(payload).encode()
+    body = b"" if payload is None else jsontext.dumps(payload)
     response = HttpResponse(
         body, status=status, content_type=CONTENT_TYPE if body else None
     )

@@ -5,7 +5,12 @@ from directory.models import DirectoryRequest, DirectoryUser
 from directory.services import directory_create
 from progression import rows
 from progression.models import AuditEvent, User
-from progression.rows import ChainedRow, rows_insert_chained
+from progression.rows import (
+    ChainCheck,
+    ChainCheckFailed,
+    ChainedRow,
+    rows_insert_chained,
+)
 from tests.factories import UserFactory
 
 
@@ -92,3 +97,61 @@ def test_rows_insert_chained_broken_constraint_writes_nothing(chained, directory
     assert User.objects.filter(email="ada@acme.example").exists() is False
     assert AuditEvent.objects.count() == events
     assert DirectoryUser.objects.count() == 1
+
+
+def _check_for(directory, name):
+    return ChainCheck(
+        'SELECT d."id" AS id FROM "directory_directory" d '
+        'WHERE d."id" = %s AND d."name" = %s',
+        (directory.pk, name),
+    )
+
+
+def test_rows_insert_chained_check_that_holds_writes_the_chain(directory):
+    person, event, record, entry, chain = _chain(
+        directory.organization, "ada@acme.example", "ada", directory
+    )
+
+    written = rows_insert_chained(chain, check=_check_for(directory, directory.name))
+
+    assert written == {"person", "audit", "record", "entry"}
+    assert User.objects.filter(email="ada@acme.example").exists()
+    assert DirectoryRequest.objects.get(pk=entry.pk).status == 201
+
+
+def test_rows_insert_chained_check_that_fails_writes_nothing(directory):
+    person, event, record, entry, chain = _chain(
+        directory.organization, "ada@acme.example", "ada", directory
+    )
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(ChainCheckFailed):
+        rows_insert_chained(chain, check=_check_for(directory, "another name"))
+
+    assert (person.pk, event.pk, record.pk, entry.pk) == (None, None, None, None)
+    assert not User.objects.filter(email="ada@acme.example").exists()
+    assert AuditEvent.objects.count() == events
+    assert DirectoryUser.objects.count() == 0
+    assert DirectoryRequest.objects.count() == 0
+
+
+def test_rows_insert_chained_check_needs_postgresql(directory, monkeypatch):
+    *_, chain = _chain(directory.organization, "ada@acme.example", "ada", directory)
+    monkeypatch.setattr(rows.connection, "vendor", "sqlite")
+
+    with pytest.raises(NotImplementedError):
+        rows_insert_chained(chain, check=_check_for(directory, directory.name))
+
+    assert not User.objects.filter(email="ada@acme.example").exists()
+
+
+def test_rows_insert_chained_writes_big_integers_in_json(chained, directory):
+    *_, record, _, chain = _chain(
+        directory.organization, "ada@acme.example", "ada", directory
+    )
+    record.attributes = {"employeeNumber": 2**70}
+
+    chained(chain)
+
+    stored = DirectoryUser.objects.get(pk=record.pk)
+    assert stored.attributes == {"employeeNumber": 2**70}
