@@ -3,6 +3,8 @@ from django.urls import include, path
 from progression import views
 
 urlpatterns = [
+    # First: identity providers call SCIM far more often than people load pages.
+    path("scim/", include("directory.scim.urls")),
     path("", views.home, name="home"),
     path("signin/", views.signin, name="signin"),
     path("signin/password/", views.signin_password, name="signin-password"),
@@ -30,6 +32,5 @@ urlpatterns = [
     path("audit/", views.audit, name="audit"),
     path("sso/", include("sso.urls")),
     path("directory/", include("directory.urls")),
-    path("scim/", include("directory.scim.urls")),
     path("billing/", include("billing.urls")),
 ]
