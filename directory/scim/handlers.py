@@ -182,12 +182,13 @@ def _user_document(body: dict) -> dict:
 
 
 def user_create(ctx: Context, body: dict) -> tuple[int, dict]:
-    # TODO(#5): a create runs at 0.30-0.44 of a bare insert in
-    # bench/scim_create.py (two cores shared with other work), under the 0.6
-    # target. Its two statements are prepared and it makes one Redis call;
-    # what remains is CPU, mostly Python in the worker: about 3 ms more than
-    # the bare view, spread over the lookup, the write, the Redis note and
-    # building and rendering the rows, none of them above 0.6 ms.
+    # TODO(#5): bench/scim_create.py measures a create at about 0.5 of the
+    # bare insert view on this two-core machine, under the 0.6 target; plain
+    # django-scim2 measures 0.35-0.38 there (bench/scim_plain.py) where the
+    # target assumes 0.45. A create is one prepared statement and one Redis
+    # call; what remains is CPU spread thin: the four rows in PostgreSQL, and
+    # in the worker the health check, the write, the Redis note and the
+    # answer, none above 0.2 ms.
     document = _user_document(body)
 
     directory_user = provisioning.directory_user_create(
