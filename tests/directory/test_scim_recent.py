@@ -192,3 +192,16 @@ def test_kept_directory_lasts_at_most_recent_seconds(kept, monkeypatch):
 
 def _request(token):
     return RequestFactory().post("/", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_inactive_user_on_kept_directory_takes_the_general_path(kept):
+    body = user_body("ada@acme.example", active=False)
+
+    response = kept.post("/Users", body)
+
+    assert response.status_code == 201
+    assert response.json()["active"] is False
+    assert DirectoryUser.objects.get(user_name="ada@acme.example").user is None
+    assert list(
+        DirectoryRequest.objects.order_by("id").values_list("status", flat=True)
+    ) == [201, 201]
