@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from billing.entitlements import entitlement
 from progression.access import admin_required
 from progression.errors import CrossOrganizationError, ProgressionError
-from sso import flows, routing, services
+from sso import flows, routing
 from sso.forms import (
     CertificateForm,
     ManualIdpForm,
@@ -33,6 +33,10 @@ from sso.oidc.errors import OidcRejectedError
 from sso.oidc.providers import SSO_PROVIDERS
 from sso.providers import MAPPED_FIELDS
 from sso.saml import SamlRejectedError
+from sso.services import certificates as certificate_services
+from sso.services import connections as connection_services
+from sso.services import idp as idp_services
+from sso.services import policy as policy_services
 from sso.views import oidc
 
 CONNECTION_CREATED = "The connection was created. Follow the steps below."
@@ -104,7 +108,7 @@ def connection_new(request):
     if not form.is_valid():
         messages.error(request, "Choose an identity provider.")
         return redirect("sso:index")
-    connection = services.connection_create(
+    connection = connection_services.connection_create(
         organization=request.user.organization,
         provider=form.cleaned_data["provider"],
         actor=request.user,
@@ -115,7 +119,7 @@ def connection_new(request):
 
 def _certificates(connection):
     now = timezone.now()
-    warn_at = now + dt.timedelta(days=services.EXPIRY_WARNING_DAYS)
+    warn_at = now + dt.timedelta(days=certificate_services.EXPIRY_WARNING_DAYS)
     rows = []
     for certificate in connection.certificates.all():
         expires = certificate.not_after
@@ -183,7 +187,9 @@ def _render_connection(request, connection, *, status=200, **forms):
         else None,
         "last_test": connection.attempts.filter(test=True).first(),
         "attempts": connection.attempts.all()[:10],
-        "activation_problem": services.connection_activation_problem(connection),
+        "activation_problem": connection_services.connection_activation_problem(
+            connection
+        ),
         "entitlement": entitlement(connection.organization),
         "section": "sso",
     }
@@ -206,7 +212,7 @@ def connection_idp(request, pk):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.connection_idp_set(
+                idp_services.connection_idp_set(
                     connection=connection,
                     actor=request.user,
                     entity_id=data["entity_id"],
@@ -225,11 +231,11 @@ def connection_idp(request, pk):
         data = form.cleaned_data
         try:
             if data.get("xml"):
-                services.connection_metadata_apply(
+                idp_services.connection_metadata_apply(
                     connection=connection, actor=request.user, xml=data["xml"]
                 )
             else:
-                services.connection_metadata_fetch(
+                idp_services.connection_metadata_fetch(
                     connection=connection, actor=request.user, metadata_url=data["url"]
                 )
             messages.success(request, IDP_SAVED)
@@ -292,7 +298,9 @@ def connection_refresh(request, pk):
             messages.error(request, connection.metadata_error)
         return redirect("sso:connection", pk=connection.pk)
     try:
-        services.connection_metadata_fetch(connection=connection, actor=request.user)
+        idp_services.connection_metadata_fetch(
+            connection=connection, actor=request.user
+        )
         messages.success(request, METADATA_REFRESHED)
     except ProgressionError as exc:
         messages.error(request, exc.message)
@@ -307,7 +315,7 @@ def connection_settings(request, pk):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.connection_settings_set(
+            connection_services.connection_settings_set(
                 connection=connection,
                 actor=request.user,
                 name=data["name"],
@@ -330,7 +338,7 @@ def certificate_add(request, pk):
     form = CertificateForm(request.POST)
     if form.is_valid():
         try:
-            services.certificate_add(
+            certificate_services.certificate_add(
                 connection=connection,
                 actor=request.user,
                 pem=form.cleaned_data["certificate"],
@@ -348,7 +356,9 @@ def certificate_remove(request, pk, cert_pk):
     connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     certificate = get_object_or_404(connection.certificates, pk=cert_pk)
     try:
-        services.certificate_remove(certificate=certificate, actor=request.user)
+        certificate_services.certificate_remove(
+            certificate=certificate, actor=request.user
+        )
         messages.success(request, CERTIFICATE_REMOVED)
     except ProgressionError as exc:
         messages.error(request, exc.message)
@@ -359,7 +369,9 @@ def certificate_remove(request, pk, cert_pk):
 @require_POST
 def connection_keypair(request, pk):
     connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
-    services.connection_keypair_generate(connection=connection, actor=request.user)
+    connection_services.connection_keypair_generate(
+        connection=connection, actor=request.user
+    )
     messages.success(request, KEYPAIR_GENERATED)
     return redirect("sso:connection", pk=connection.pk)
 
@@ -412,7 +424,9 @@ def connection_test_result(request, pk, attempt):
 def connection_activate(request, pk):
     connection = _connection(request, pk)
     try:
-        services.connection_activate(connection=connection, actor=request.user)
+        connection_services.connection_activate(
+            connection=connection, actor=request.user
+        )
         messages.success(request, ACTIVATED)
     except ProgressionError as exc:
         messages.error(request, exc.message)
@@ -423,7 +437,7 @@ def connection_activate(request, pk):
 @require_POST
 def connection_deactivate(request, pk):
     connection = _connection(request, pk)
-    services.connection_deactivate(connection=connection, actor=request.user)
+    connection_services.connection_deactivate(connection=connection, actor=request.user)
     messages.success(request, DEACTIVATED)
     return redirect("sso:connection", pk=connection.pk)
 
@@ -446,7 +460,7 @@ def connection_attempts(request, pk):
 def policy(request):
     form = PolicyForm(request.POST)
     form.is_valid()
-    services.policy_set(
+    policy_services.policy_set(
         organization=request.user.organization,
         require_sso=bool(form.cleaned_data.get("require_sso")),
         actor=request.user,
