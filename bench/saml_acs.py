@@ -108,7 +108,7 @@ def _database_drop(url: str) -> None:
 
 def arrange():
     """An entitled organisation, one active connection, one person."""
-    from billing.services import subscription_set
+    from billing.services.subscriptions import subscription_set
     from progression import services as people
     from progression.models import Organization
     from sso.models import Connection

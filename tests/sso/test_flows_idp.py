@@ -19,7 +19,7 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from billing.entitlements import entitlement
 from billing.models import Subscription
-from billing.services import subscription_set
+from billing.services.subscriptions import subscription_set
 from progression import services as people
 from progression.models import AuditEvent, User
 from sso import saml

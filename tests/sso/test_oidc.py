@@ -18,7 +18,7 @@ from django.utils.html import escape
 
 from billing.entitlements import entitlement
 from billing.models import Subscription
-from billing.services import subscription_set
+from billing.services.subscriptions import subscription_set
 from progression.celery import app as celery_app
 from progression.crypto import decrypt
 from progression.errors import ValidationFailedError

@@ -218,7 +218,7 @@ def test_provider_fetches_our_jwks_uri(
     settings.PUBLIC_BASE_URL = base
     settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     oidc_peer.reset()
-    from billing.services import subscription_set
+    from billing.services.subscriptions import subscription_set
     from tests.factories import OrganizationFactory
 
     organization = OrganizationFactory(name="Acme", slug="acme")

@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from billing.entitlements import entitlement
-from billing.services import subscription_set
+from billing.services.subscriptions import subscription_set
 from progression.management.base import OperatorCommand
 from progression.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG
 from progression.models import User
