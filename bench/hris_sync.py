@@ -206,7 +206,7 @@ class FakeProvider:
     """A fake HR system in a process of its own, and a directory of it to sync."""
 
     def __init__(self, *, provider: str, size: int, seed: int, slug: str):
-        from billing.services import subscription_set
+        from billing.services.subscriptions import subscription_set
         from directory.models import Directory
         from directory.sync import pull_directory_create
         from progression import services

@@ -108,11 +108,12 @@ def _database_drop(url: str) -> None:
 
 def arrange():
     """An entitled organisation, one active connection, one person."""
-    from billing.services import subscription_set
+    from billing.services.subscriptions import subscription_set
     from progression import services as people
     from progression.models import Organization
-    from sso import services
     from sso.models import Connection
+    from sso.services.connections import connection_activate, connection_create
+    from sso.services.idp import connection_idp_set
     from tests.sso.builder import signing_key
 
     Organization.objects.filter(slug="bench-saml").delete()
@@ -127,19 +128,17 @@ def arrange():
         actor="operator",
     )
     people.user_create(organization=organization, email="ada@bench-saml.example")
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider="okta-saml", actor="operator"
     )
-    services.connection_idp_set(
+    connection_idp_set(
         connection=connection,
         actor="operator",
         entity_id="https://idp.bench.example/",
         sso_url="https://idp.bench.example/sso",
         certificates=[signing_key()[0]],
     )
-    services.connection_activate(
-        connection=connection, actor="operator", skip_test=True
-    )
+    connection_activate(connection=connection, actor="operator", skip_test=True)
     return Connection.objects.get(pk=connection.pk)
 
 

@@ -103,7 +103,7 @@ def prepare():
     from django.db import connection
 
     from bench.bare_insert import TABLE_CREATE
-    from billing.services import subscription_set
+    from billing.services.subscriptions import subscription_set
     from directory.services import directory_create
     from progression.services import organization_create
 

@@ -4,8 +4,8 @@ import logging
 
 from celery import shared_task
 
-from billing import services
 from billing.models import Subscription
+from billing.services.subscriptions import subscription_renew
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def subscriptions_renew_task():
     count = 0
     subscriptions = Subscription.objects.select_related("organization")
     for subscription in subscriptions.iterator():
-        services.subscription_renew(organization=subscription.organization)
+        subscription_renew(organization=subscription.organization)
         count += 1
     logger.info("subscriptions checked for renewal: %d", count)
     return count

@@ -11,9 +11,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from billing import services
 from billing.entitlements import entitlement
 from billing.models import BillingChange, BoltOnPurchase, Subscription
+from billing.services.bolt_on import bolt_on_purchase
 from billing.terms import human_date, state_at
 from progression.access import admin_required
 from progression.errors import ProgressionError
@@ -55,7 +55,7 @@ def index(request):
 def bolt_on_add(request):
     """Buy the bolt-on for the admin's own organisation."""
     try:
-        purchase = services.bolt_on_purchase(
+        purchase = bolt_on_purchase(
             organization=request.user.organization, actor=request.user
         )
     except ProgressionError as exc:

@@ -33,7 +33,7 @@ class SsoConfig(AppConfig):
         from sso.discovery import connection_for_email
         from sso.logout import signout_url
         from sso.oidc.logout import end_session_url
-        from sso.services import password_sign_in_allowed
+        from sso.services.policy import password_sign_in_allowed
         from sso.signin import last_login_record
 
         register_discoverer(connection_for_email)

@@ -34,8 +34,8 @@ from progression import services as people
 from progression.errors import ProgressionError
 from progression.models import OrganizationDomain, User
 from progression.queries import ColumnUpdate, Joined, RowQuery
-from sso import services
 from sso.models import Connection, Identity, LoginAttempt
+from sso.services.attempts import attempt_record
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("progression.security")
@@ -323,7 +323,7 @@ def _session_cookie_set(request, response) -> None:
 
 
 def _attempt(identity: VerifiedIdentity, outcome: str, *, reason="", user=None):
-    services.attempt_record(
+    attempt_record(
         connection=identity.connection,
         outcome=outcome,
         reason=reason,

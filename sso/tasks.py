@@ -3,15 +3,16 @@ OIDC discovery refresh."""
 
 from celery import shared_task
 
-from sso import services
 from sso.models import Connection
 from sso.oidc import services as oidc_services
+from sso.services.certificates import certificates_check_expiry
+from sso.services.idp import connection_metadata_refresh
 
 
 @shared_task(name="sso.certificates_check_expiry")
 def certificates_check_expiry_task():
     """Record warnings for certificates expiring within 90 days; idempotent."""
-    return services.certificates_check_expiry()
+    return certificates_check_expiry()
 
 
 @shared_task(name="sso.metadata_refresh")
@@ -22,7 +23,7 @@ def metadata_refresh_task():
     refreshed = 0
     for connection_id in ids:
         connection = Connection.objects.filter(pk=connection_id).first()
-        if connection is not None and services.connection_metadata_refresh(
+        if connection is not None and connection_metadata_refresh(
             connection=connection
         ):
             refreshed += 1

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from sso.views import oidc, portal, protocol
+from sso.views import oidc, protocol
+from sso.views.portal import attempts, connections, index, oidc_setup, saml_setup
 
 app_name = "sso"
 
@@ -15,62 +16,66 @@ urlpatterns = [
     path("oidc/signed-out/", oidc.signed_out, name="oidc-signed-out"),
     path("oidc/<str:public_id>/login/", oidc.login, name="oidc-login"),
     path("oidc/<str:public_id>/jwks/", oidc.jwks, name="oidc-jwks"),
-    path("", portal.index, name="index"),
-    path("new/", portal.connection_new, name="connection-new"),
-    path("policy/", portal.policy, name="policy"),
-    path("connections/<int:pk>/", portal.connection, name="connection"),
-    path("connections/<int:pk>/idp/", portal.connection_idp, name="connection-idp"),
+    path("", index.index, name="index"),
+    path("new/", index.connection_new, name="connection-new"),
+    path("policy/", index.policy, name="policy"),
+    path("connections/<int:pk>/", connections.connection, name="connection"),
+    path("connections/<int:pk>/idp/", saml_setup.connection_idp, name="connection-idp"),
     path(
         "connections/<int:pk>/refresh/",
-        portal.connection_refresh,
+        connections.connection_refresh,
         name="connection-refresh",
     ),
     path(
         "connections/<int:pk>/settings/",
-        portal.connection_settings,
+        connections.connection_settings,
         name="connection-settings",
     ),
     path(
         "connections/<int:pk>/certificates/",
-        portal.certificate_add,
+        saml_setup.certificate_add,
         name="certificate-add",
     ),
     path(
         "connections/<int:pk>/certificates/<int:cert_pk>/remove/",
-        portal.certificate_remove,
+        saml_setup.certificate_remove,
         name="certificate-remove",
     ),
     path(
         "connections/<int:pk>/keypair/",
-        portal.connection_keypair,
+        saml_setup.connection_keypair,
         name="connection-keypair",
     ),
-    path("connections/<int:pk>/test/", portal.connection_test, name="connection-test"),
+    path(
+        "connections/<int:pk>/test/", attempts.connection_test, name="connection-test"
+    ),
     path(
         "connections/<int:pk>/tests/<int:attempt>/",
-        portal.connection_test_result,
+        attempts.connection_test_result,
         name="connection-test-result",
     ),
     path(
         "connections/<int:pk>/activate/",
-        portal.connection_activate,
+        connections.connection_activate,
         name="connection-activate",
     ),
     path(
         "connections/<int:pk>/deactivate/",
-        portal.connection_deactivate,
+        connections.connection_deactivate,
         name="connection-deactivate",
     ),
     path(
         "connections/<int:pk>/attempts/",
-        portal.connection_attempts,
+        attempts.connection_attempts,
         name="connection-attempts",
     ),
-    path("connections/<int:pk>/oidc/", portal.connection_oidc, name="connection-oidc"),
+    path(
+        "connections/<int:pk>/oidc/", oidc_setup.connection_oidc, name="connection-oidc"
+    ),
     path(
         "connections/<int:pk>/oidc/key/",
-        portal.connection_oidc_key,
+        oidc_setup.connection_oidc_key,
         name="connection-oidc-key",
     ),
-    path("routing/", portal.routing_save, name="routing"),
+    path("routing/", index.routing_save, name="routing"),
 ]

@@ -43,7 +43,7 @@ def entitled(organization):
 
     SSO and Directory Sync are included.
     """
-    from billing.services import subscription_set
+    from billing.services.subscriptions import subscription_set
 
     subscription_set(
         organization=organization,

@@ -20,10 +20,10 @@ from django.views.decorators.http import require_GET
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from billing.entitlements import entitlement
-from sso import services
 from sso.models import Connection, LoginAttempt
 from sso.oidc import client_auth, flow, logout
 from sso.oidc.errors import OidcRejectedError
+from sso.services.attempts import attempt_record
 from sso.signin import (
     CONNECTION_INACTIVE,
     NOT_ENTITLED,
@@ -164,7 +164,7 @@ def _refuse(request, connection, exc, *, test=False, status=403):
     extra = {"connection_id": connection.pk if connection else None}
     security_logger.warning("oidc sign-in rejected: %s", exc.code, extra=extra)
     if connection is not None:
-        services.attempt_record(
+        attempt_record(
             connection=connection,
             outcome=LoginAttempt.Outcome.REFUSED,
             reason=exc.code,

@@ -18,9 +18,11 @@ from billing.models import Subscription
 from progression.errors import ProgressionError
 from progression.models import Organization
 from progression.queries import Joined, RowQuery
-from sso import flows, logout, saml, services
+from sso import flows, logout, saml
 from sso.models import Connection, LoginAttempt
 from sso.saml import SamlRejectedError
+from sso.services.attempts import attempt_record
+from sso.services.connections import connection_tested
 from sso.signin import (
     CONNECTION_INACTIVE,
     NOT_ENTITLED,
@@ -159,7 +161,7 @@ def _refuse(request, connection, exc, *, issuer="", test=False):
     security_logger.warning(
         "saml response rejected: %s", exc.code, extra={"connection_id": connection.pk}
     )
-    services.attempt_record(
+    attempt_record(
         connection=connection,
         outcome=LoginAttempt.Outcome.REFUSED,
         reason=exc.code,
@@ -179,7 +181,7 @@ def _test_result(connection, result):
         reason = ""
     except ProgressionError as exc:
         would, reason = exc.message, exc.code
-    attempt = services.attempt_record(
+    attempt = attempt_record(
         connection=connection,
         outcome=LoginAttempt.Outcome.TESTED,
         reason=reason,
@@ -192,7 +194,7 @@ def _test_result(connection, result):
         mapped=mapped_fields(identity),
         groups_overage=identity.groups_overage,
     )
-    services.connection_tested(connection=connection)
+    connection_tested(connection=connection)
     return redirect("sso:connection-test-result", pk=connection.pk, attempt=attempt.pk)
 
 

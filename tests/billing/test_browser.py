@@ -2,8 +2,8 @@ import pytest
 from playwright.sync_api import expect
 
 from billing import entitlements as e
-from billing import services
 from billing.models import BoltOnPurchase
+from billing.services.subscriptions import subscription_set
 from sso.models import Connection
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 from tests.sso.conftest import IDP_PASSWORD, connect
@@ -24,7 +24,7 @@ def test_launch_annual_admin_adds_bolt_on_from_billing_page(
     tmp_path,
 ):
     admin = AdminFactory(organization=organization, email="admin@acme.example")
-    services.subscription_set(
+    subscription_set(
         organization=organization,
         plan="launch",
         period="annual",
@@ -72,7 +72,7 @@ def test_launch_annual_admin_sees_upsell_adds_bolt_on_then_activates_connection(
 ):
     AdminFactory(organization=organization, email="admin@acme.example")
     UserFactory(organization=organization, email="ada@acme.example")
-    services.subscription_set(
+    subscription_set(
         organization=organization,
         plan="launch",
         period="annual",

@@ -5,8 +5,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing import entitlements as e
-from billing import services
 from billing.models import BillingChange, BoltOnPurchase, Subscription
+from billing.services.bolt_on import BOLT_ON_NOT_NEEDED
 
 
 def _run(*args) -> str:
@@ -107,7 +107,7 @@ def test_set_plan_included_bolt_on_fails_and_changes_nothing(organization):
             "--bolt-on",
         )
 
-    assert str(caught.value) == services.BOLT_ON_NOT_NEEDED
+    assert str(caught.value) == BOLT_ON_NOT_NEEDED
     assert Subscription.objects.exists() is False
 
 

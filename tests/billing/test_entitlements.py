@@ -4,12 +4,8 @@ import pytest
 
 from billing import entitlements as e
 from billing.models import BoltOnPurchase
-from billing.services import (
-    BoltOnUnavailableError,
-    bolt_on_purchase,
-    subscription_renew,
-    subscription_set,
-)
+from billing.services.bolt_on import BoltOnUnavailableError, bolt_on_purchase
+from billing.services.subscriptions import subscription_renew, subscription_set
 from billing.terms import add_months
 from tests.factories import OrganizationFactory
 

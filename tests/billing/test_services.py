@@ -4,9 +4,25 @@ import pytest
 from django.test import override_settings
 
 from billing import entitlements as e
-from billing import services
 from billing.models import BillingChange, BoltOnPurchase, Subscription
 from billing.payments import InvoiceLaterProcessor, Payment
+from billing.services.announcements import entitlement_announce
+from billing.services.bolt_on import (
+    BOLT_ON_ALREADY_ACTIVE,
+    BOLT_ON_ALREADY_BOUGHT,
+    BOLT_ON_NEEDS_ANNUAL,
+    BOLT_ON_NEEDS_SUBSCRIPTION,
+    BOLT_ON_NOT_NEEDED,
+    BoltOnUnavailableError,
+    bolt_on_purchase,
+)
+from billing.services.subscriptions import (
+    PERIOD_INVALID,
+    PLAN_INVALID,
+    SEATS_INVALID,
+    subscription_renew,
+    subscription_set,
+)
 from billing.signals import entitlement_changed
 from progression.errors import ConflictError, ProgressionError, ValidationFailedError
 from progression.models import AuditEvent
@@ -25,7 +41,7 @@ def _set(organization, **overrides):
         "term_start": START,
     }
     arguments.update(overrides)
-    return services.subscription_set(**arguments)
+    return subscription_set(**arguments)
 
 
 def test_entitled_fixture_scale_annual_fifty_seats_included(entitled):
@@ -68,14 +84,14 @@ def test_subscription_set_same_values_twice_records_once(organization):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("plan", "enterprise", services.PLAN_INVALID),
-        ("plan", "", services.PLAN_INVALID),
-        ("period", "weekly", services.PERIOD_INVALID),
-        ("seats", 0, services.SEATS_INVALID),
-        ("seats", -5, services.SEATS_INVALID),
-        ("seats", "10", services.SEATS_INVALID),
-        ("seats", True, services.SEATS_INVALID),
-        ("seats", 100_001, services.SEATS_INVALID),
+        ("plan", "enterprise", PLAN_INVALID),
+        ("plan", "", PLAN_INVALID),
+        ("period", "weekly", PERIOD_INVALID),
+        ("seats", 0, SEATS_INVALID),
+        ("seats", -5, SEATS_INVALID),
+        ("seats", "10", SEATS_INVALID),
+        ("seats", True, SEATS_INVALID),
+        ("seats", 100_001, SEATS_INVALID),
     ],
 )
 def test_subscription_set_bad_input_refused_nothing_written(
@@ -155,8 +171,8 @@ def test_subscription_renew_applies_scheduled_change_once(organization):
         at=START + timedelta(days=20),
     )
 
-    services.subscription_renew(organization=organization, at=END)
-    subscription = services.subscription_renew(organization=organization, at=END)
+    subscription_renew(organization=organization, at=END)
+    subscription = subscription_renew(organization=organization, at=END)
 
     assert (subscription.plan, subscription.period, subscription.seats) == (
         "launch",
@@ -174,13 +190,13 @@ def test_subscription_renew_applies_scheduled_change_once(organization):
 
 
 def test_subscription_renew_no_subscription_returns_none(organization):
-    assert services.subscription_renew(organization=organization) is None
+    assert subscription_renew(organization=organization) is None
 
 
 def test_bolt_on_purchase_launch_annual_records_purchase(organization, admin):
     _set(organization)
 
-    purchase = services.bolt_on_purchase(
+    purchase = bolt_on_purchase(
         organization=organization, actor=admin, at=START + timedelta(days=3)
     )
 
@@ -203,14 +219,14 @@ def test_bolt_on_purchase_launch_annual_records_purchase(organization, admin):
     [
         (
             {"period": "monthly"},
-            services.BoltOnUnavailableError,
-            services.BOLT_ON_NEEDS_ANNUAL,
+            BoltOnUnavailableError,
+            BOLT_ON_NEEDS_ANNUAL,
             e.MONTHLY_PLAN,
         ),
         (
             {"plan": "scale", "seats": 50},
-            services.BoltOnUnavailableError,
-            services.BOLT_ON_NOT_NEEDED,
+            BoltOnUnavailableError,
+            BOLT_ON_NOT_NEEDED,
             "bolt_on_not_needed",
         ),
     ],
@@ -223,7 +239,7 @@ def test_bolt_on_purchase_refused_nothing_written(
     audits = AuditEvent.objects.count()
 
     with pytest.raises(error) as caught:
-        services.bolt_on_purchase(
+        bolt_on_purchase(
             organization=organization, actor="operator", at=START + timedelta(days=1)
         )
 
@@ -234,23 +250,23 @@ def test_bolt_on_purchase_refused_nothing_written(
 
 
 def test_bolt_on_purchase_no_subscription_refused(organization):
-    with pytest.raises(services.BoltOnUnavailableError) as caught:
-        services.bolt_on_purchase(organization=organization, actor="operator")
+    with pytest.raises(BoltOnUnavailableError) as caught:
+        bolt_on_purchase(organization=organization, actor="operator")
 
-    assert caught.value.message == services.BOLT_ON_NEEDS_SUBSCRIPTION
+    assert caught.value.message == BOLT_ON_NEEDS_SUBSCRIPTION
     assert BoltOnPurchase.objects.exists() is False
 
 
 def test_bolt_on_purchase_twice_in_term_refused(organization):
     _set(organization)
-    services.bolt_on_purchase(organization=organization, actor="operator", at=START)
+    bolt_on_purchase(organization=organization, actor="operator", at=START)
 
     with pytest.raises(ConflictError) as caught:
-        services.bolt_on_purchase(
+        bolt_on_purchase(
             organization=organization, actor="operator", at=START + timedelta(days=9)
         )
 
-    assert caught.value.message == services.BOLT_ON_ALREADY_ACTIVE
+    assert caught.value.message == BOLT_ON_ALREADY_ACTIVE
     assert BoltOnPurchase.objects.count() == 1
 
 
@@ -272,24 +288,24 @@ def test_bolt_on_purchase_grace_then_monthly_refused(organization):
         at=START + timedelta(days=2),
     )
 
-    with pytest.raises(services.BoltOnUnavailableError) as caught:
-        services.bolt_on_purchase(
+    with pytest.raises(BoltOnUnavailableError) as caught:
+        bolt_on_purchase(
             organization=organization, actor="operator", at=START + timedelta(days=3)
         )
 
-    assert caught.value.message == services.BOLT_ON_NEEDS_ANNUAL
+    assert caught.value.message == BOLT_ON_NEEDS_ANNUAL
     assert BoltOnPurchase.objects.exists() is False
 
 
 def test_bolt_on_purchase_grace_twice_refused(organization):
     _set(organization, plan="scale", seats=60)
     _set(organization, plan="scale", seats=40, term_start=None, at=START)
-    services.bolt_on_purchase(organization=organization, actor="operator", at=START)
+    bolt_on_purchase(organization=organization, actor="operator", at=START)
 
     with pytest.raises(ConflictError) as caught:
-        services.bolt_on_purchase(organization=organization, actor="operator", at=START)
+        bolt_on_purchase(organization=organization, actor="operator", at=START)
 
-    assert caught.value.message == services.BOLT_ON_ALREADY_BOUGHT
+    assert caught.value.message == BOLT_ON_ALREADY_BOUGHT
     assert BoltOnPurchase.objects.count() == 1
 
 
@@ -317,7 +333,7 @@ def test_bolt_on_purchase_payment_declined_nothing_written(organization):
     changes = BillingChange.objects.count()
 
     with pytest.raises(ProgressionError) as caught:
-        services.bolt_on_purchase(organization=organization, actor="operator")
+        bolt_on_purchase(organization=organization, actor="operator")
 
     assert caught.value.code == "payment_declined"
     assert BoltOnPurchase.objects.exists() is False
@@ -331,7 +347,7 @@ def test_bolt_on_purchase_configured_processor_charged_in_cents(organization):
     _set(organization, term_start=None)
     RecordingProcessor.charges.clear()
 
-    purchase = services.bolt_on_purchase(organization=organization, actor="operator")
+    purchase = bolt_on_purchase(organization=organization, actor="operator")
 
     assert RecordingProcessor.charges == [(organization.pk, 170_000)]
     assert (purchase.processor, purchase.payment_reference) == ("recording", "rec-1")
@@ -346,10 +362,10 @@ def test_entitlement_announce_sends_once_per_change(organization):
     entitlement_changed.connect(receiver)
     try:
         _set(organization, term_start=None)
-        first = services.entitlement_announce(organization=organization)
-        services.bolt_on_purchase(organization=organization, actor="operator")
-        second = services.entitlement_announce(organization=organization)
-        third = services.entitlement_announce(organization=organization)
+        first = entitlement_announce(organization=organization)
+        bolt_on_purchase(organization=organization, actor="operator")
+        second = entitlement_announce(organization=organization)
+        third = entitlement_announce(organization=organization)
     finally:
         entitlement_changed.disconnect(receiver)
 
@@ -364,12 +380,12 @@ def test_entitlement_announce_at_term_end_announces_loss(organization):
         received.append(entitlement.reason)
 
     _set(organization)
-    services.bolt_on_purchase(organization=organization, actor="operator", at=START)
+    bolt_on_purchase(organization=organization, actor="operator", at=START)
     entitlement_changed.connect(receiver)
     try:
-        services.entitlement_announce(organization=organization, at=START)
-        services.entitlement_announce(organization=organization, at=END)
-        services.entitlement_announce(organization=organization, at=END)
+        entitlement_announce(organization=organization, at=START)
+        entitlement_announce(organization=organization, at=END)
+        entitlement_announce(organization=organization, at=END)
     finally:
         entitlement_changed.disconnect(receiver)
 
@@ -387,7 +403,7 @@ def test_subscription_set_announces_after_commit(
     entitlement_changed.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            services.subscription_set(
+            subscription_set(
                 organization=organization,
                 plan="scale",
                 period="annual",

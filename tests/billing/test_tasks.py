@@ -2,8 +2,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from billing import services
 from billing.models import BillingChange, Subscription
+from billing.services.bolt_on import bolt_on_purchase
+from billing.services.subscriptions import subscription_set
 from billing.signals import entitlement_changed
 from billing.tasks import subscriptions_renew_task
 from progression.celery import app as celery_app
@@ -15,7 +16,7 @@ def test_subscriptions_renew_task_run_twice_renews_and_announces_once(
 ):
     organization = OrganizationFactory()
     start = timezone.now() - timedelta(days=400)
-    services.subscription_set(
+    subscription_set(
         organization=organization,
         plan="launch",
         period="annual",
@@ -23,7 +24,7 @@ def test_subscriptions_renew_task_run_twice_renews_and_announces_once(
         actor="operator",
         term_start=start,
     )
-    services.bolt_on_purchase(organization=organization, actor="operator", at=start)
+    bolt_on_purchase(organization=organization, actor="operator", at=start)
     Subscription.objects.filter(organization=organization).update(
         entitlement_announced=True
     )
@@ -55,7 +56,7 @@ def test_subscriptions_renew_task_run_twice_renews_and_announces_once(
 
 def test_subscriptions_renew_task_not_due_changes_nothing(db):
     organization = OrganizationFactory()
-    services.subscription_set(
+    subscription_set(
         organization=organization,
         plan="scale",
         period="annual",

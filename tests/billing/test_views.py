@@ -6,8 +6,9 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from billing import entitlements as e
-from billing import services
 from billing.models import BillingChange, BoltOnPurchase
+from billing.services.bolt_on import BOLT_ON_NEEDS_ANNUAL
+from billing.services.subscriptions import subscription_set
 from billing.views import BOLT_ON_ADDED
 from progression.access import ADMINS_ONLY
 from progression.models import User
@@ -26,7 +27,7 @@ def _launch_annual(organization, **overrides):
         "actor": "operator",
     }
     arguments.update(overrides)
-    return services.subscription_set(**arguments)
+    return subscription_set(**arguments)
 
 
 def test_index_shows_plan_seats_in_use_and_entitlement(admin_client, organization):
@@ -106,7 +107,7 @@ def test_index_other_organization_data_not_shown(
     admin_client, organization, other_organization
 ):
     _launch_annual(other_organization, plan="scale", seats=75)
-    services.subscription_set(
+    subscription_set(
         organization=other_organization,
         plan="scale",
         period="annual",
@@ -146,7 +147,7 @@ def test_bolt_on_add_monthly_refused_nothing_written(admin_client, organization)
 
     response = admin_client.post(BOLT_ON, follow=True)
 
-    assert escape(services.BOLT_ON_NEEDS_ANNUAL) in response.content.decode()
+    assert escape(BOLT_ON_NEEDS_ANNUAL) in response.content.decode()
     assert BoltOnPurchase.objects.exists() is False
     assert BillingChange.objects.count() == changes
 

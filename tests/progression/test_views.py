@@ -3,9 +3,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from progression import services, views
+from progression import services
+from progression import signin as signin_registry
 from progression.access import ADMINS_ONLY
 from progression.models import AuditEvent, Position, Team, User
+from progression.views.people import MANAGER_NOT_FOUND
+from progression.views.signin import SIGNIN_FAILED, SSO_REQUIRED
 from tests.factories import (
     PASSWORD,
     AdminFactory,
@@ -48,7 +51,7 @@ def test_signin_email_without_sso_goes_to_password_form(client, admin):
 
 def test_signin_email_with_discoverer_goes_there(client, admin, monkeypatch):
     monkeypatch.setattr(
-        views.signin_registry, "_discoverers", [lambda request, email: "/sso/start/"]
+        signin_registry, "_discoverers", [lambda request, email: "/sso/start/"]
     )
 
     response = client.post(reverse("signin"), {"email": admin.email})
@@ -73,7 +76,7 @@ def test_signin_password_wrong_password_refused(client, admin):
     )
 
     assert response.status_code == 401
-    assert response.context["error"] == views.SIGNIN_FAILED
+    assert response.context["error"] == SIGNIN_FAILED
 
 
 def test_signin_password_archived_person_refused(client, organization, admin):
@@ -85,7 +88,7 @@ def test_signin_password_archived_person_refused(client, organization, admin):
     )
 
     assert response.status_code == 401
-    assert response.context["error"] == views.SIGNIN_FAILED
+    assert response.context["error"] == SIGNIN_FAILED
 
 
 def test_signin_password_next_to_other_site_ignored(client, admin):
@@ -221,7 +224,7 @@ def test_person_new_manager_of_other_organization_refused(
     )
 
     assert response.status_code == 200
-    assert views.MANAGER_NOT_FOUND in response.context["form"].errors["manager_email"]
+    assert MANAGER_NOT_FOUND in response.context["form"].errors["manager_email"]
     assert User.objects.filter(email="nia@acme.example").exists() is False
 
 
@@ -470,7 +473,7 @@ def test_person_from_directory_links_to_directory_record(admin_client, organizat
 
 def test_signin_password_refused_by_policy_says_why(client, member, monkeypatch):
     monkeypatch.setattr(
-        views.signin_registry, "_password_policies", [lambda user: user.is_admin]
+        signin_registry, "_password_policies", [lambda user: user.is_admin]
     )
 
     response = client.post(
@@ -478,13 +481,13 @@ def test_signin_password_refused_by_policy_says_why(client, member, monkeypatch)
     )
 
     assert response.status_code == 401
-    assert response.context["error"] == views.SSO_REQUIRED
+    assert response.context["error"] == SSO_REQUIRED
     assert client.get("/").status_code == 302
 
 
 def test_signin_password_allowed_by_policy_signs_in(client, admin, monkeypatch):
     monkeypatch.setattr(
-        views.signin_registry, "_password_policies", [lambda user: user.is_admin]
+        signin_registry, "_password_policies", [lambda user: user.is_admin]
     )
 
     response = client.post(

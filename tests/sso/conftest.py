@@ -1,8 +1,13 @@
 import pytest
 from django.core.cache import cache
 
-from sso import services
 from sso.models import Connection
+from sso.services.connections import (
+    connection_activate,
+    connection_create,
+    connection_settings_set,
+)
+from sso.services.idp import connection_metadata_fetch
 from tests.factories import OrganizationDomainFactory, UserFactory
 from tests.peers.simplesamlphp.idp import SimpleSamlIdp
 from tests.sso.oidc_peer import entra, entra_peer, oidc_peer, peer  # noqa: F401
@@ -73,13 +78,13 @@ def acme_domain(organization):
 
 def connect(idp, organization, *, register=True, activate=True, **sp_options):
     """A generic SAML connection to the test IdP, from its metadata URL."""
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider="generic-saml", actor="operator"
     )
-    services.connection_metadata_fetch(
+    connection_metadata_fetch(
         connection=connection, actor="operator", metadata_url=idp.metadata_url
     )
-    services.connection_settings_set(
+    connection_settings_set(
         connection=connection,
         actor="operator",
         mapping={
@@ -93,9 +98,7 @@ def connect(idp, organization, *, register=True, activate=True, **sp_options):
     if register:
         idp.register_sp(connection.sp_entity_id, connection.acs_url, **sp_options)
     if activate:
-        services.connection_activate(
-            connection=connection, actor="operator", skip_test=True
-        )
+        connection_activate(connection=connection, actor="operator", skip_test=True)
     return Connection.objects.get(pk=connection.pk)
 
 

@@ -12,9 +12,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from sso import services
 from sso.models import Connection
 from sso.oidc import services as oidc_services
+from sso.services.connections import (
+    connection_activate,
+    connection_create,
+    connection_settings_set,
+)
 from tests.peers.oidc_provider import OidcProvider
 
 CLIENT_ID = "progression"
@@ -151,7 +155,7 @@ def oidc_connect(
     **client,
 ) -> Connection:
     """An OIDC connection to a peer, configured the way the portal does it."""
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider=provider, actor="operator"
     )
     oidc_services.oidc_client_set(
@@ -163,13 +167,11 @@ def oidc_connect(
         **client,
     )
     if jit:
-        services.connection_settings_set(
+        connection_settings_set(
             connection=connection, actor="operator", jit_provisioning=True
         )
     if activate:
-        services.connection_activate(
-            connection=connection, actor="operator", skip_test=True
-        )
+        connection_activate(connection=connection, actor="operator", skip_test=True)
     return Connection.objects.get(pk=connection.pk)
 
 

@@ -2,7 +2,12 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Subscription
-from sso import services
+from sso.services.connections import (
+    connection_activate,
+    connection_create,
+    connection_deactivate,
+)
+from sso.services.idp import connection_metadata_apply
 from tests.factories import OrganizationDomainFactory
 from tests.sso.builder import signing_key
 from tests.sso.test_portal import idp_metadata
@@ -11,15 +16,13 @@ from tests.sso.test_portal import idp_metadata
 @pytest.fixture
 def active(entitled):
     OrganizationDomainFactory(organization=entitled, domain="acme.example")
-    connection = services.connection_create(
+    connection = connection_create(
         organization=entitled, provider="okta-saml", actor="operator"
     )
-    services.connection_metadata_apply(
+    connection_metadata_apply(
         connection=connection, actor="operator", xml=idp_metadata(signing_key()[0])
     )
-    services.connection_activate(
-        connection=connection, actor="operator", skip_test=True
-    )
+    connection_activate(connection=connection, actor="operator", skip_test=True)
     return connection
 
 
@@ -41,7 +44,7 @@ def test_signin_email_on_other_domain_goes_to_password(client, active):
 
 
 def test_signin_inactive_connection_goes_to_password(client, active):
-    services.connection_deactivate(connection=active, actor="operator")
+    connection_deactivate(connection=active, actor="operator")
 
     page = client.post(reverse("signin"), {"email": "ada@acme.example"})
 

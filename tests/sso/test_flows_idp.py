@@ -19,12 +19,18 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from billing.entitlements import entitlement
 from billing.models import Subscription
-from billing.services import subscription_set
+from billing.services.subscriptions import subscription_set
 from progression import services as people
 from progression.models import AuditEvent, User
-from sso import saml, services
+from sso import saml
 from sso.flows import _assertion_key
 from sso.models import Connection, Identity, LoginAttempt
+from sso.services.certificates import certificate_add
+from sso.services.connections import (
+    connection_deactivate,
+    connection_keypair_generate,
+    connection_settings_set,
+)
 from sso.signin import ARCHIVED, NO_ACCOUNT
 from sso.views.protocol import BODY_TOO_LARGE, REFUSED_PREFIX
 from tests.factories import OrganizationDomainFactory, UserFactory
@@ -164,7 +170,7 @@ def test_sign_in_links_subject_and_finds_person_by_it_later(
 def test_idp_initiated_allowed_lands_on_home(
     idp_connection, public_base, saml_idp, browser, ada
 ):
-    services.connection_settings_set(
+    connection_settings_set(
         connection=idp_connection, actor="operator", allow_idp_initiated=True
     )
 
@@ -225,7 +231,7 @@ def test_encrypted_assertion_is_decrypted_and_signs_in(
     transactional_db, public_base, saml_idp, entitled, acme_domain, browser, ada
 ):
     connection = connect(saml_idp, entitled, register=False)
-    services.connection_keypair_generate(connection=connection, actor="operator")
+    connection_keypair_generate(connection=connection, actor="operator")
     connection.refresh_from_db()
     saml_idp.register_sp(
         connection.sp_entity_id,
@@ -246,7 +252,7 @@ def test_certificate_rotation_accepts_old_and_new_during_overlap(
     transactional_db, public_base, saml_idp, entitled, acme_domain, ada
 ):
     connection = connect(saml_idp, entitled, register=False)
-    services.certificate_add(
+    certificate_add(
         connection=connection, actor="operator", pem=saml_idp.keys["next"][0]
     )
     saml_idp.register_sp(connection.sp_entity_id, connection.acs_url)
@@ -282,9 +288,7 @@ def test_sha1_signature_is_refused_unless_allowed(
 
     with requests.Session() as first:
         refused = _post(first, *_sp_initiated(first, connection))
-    services.connection_settings_set(
-        connection=connection, actor="operator", allow_sha1=True
-    )
+    connection_settings_set(connection=connection, actor="operator", allow_sha1=True)
     with requests.Session() as second:
         accepted = _post(second, *_sp_initiated(second, connection))
 
@@ -309,7 +313,7 @@ def test_replayed_response_is_refused(idp_connection, public_base, browser, ada)
 def test_replayed_idp_initiated_assertion_is_refused(
     idp_connection, public_base, saml_idp, browser, ada
 ):
-    services.connection_settings_set(
+    connection_settings_set(
         connection=idp_connection, actor="operator", allow_idp_initiated=True
     )
     action, fields = _idp_initiated(browser, saml_idp, idp_connection.sp_entity_id)
@@ -370,7 +374,7 @@ def test_expired_assertion_is_refused(
 
 
 def test_wrong_audience_is_refused(idp_connection, public_base, saml_idp, browser, ada):
-    services.connection_settings_set(
+    connection_settings_set(
         connection=idp_connection, actor="operator", allow_idp_initiated=True
     )
     other_sp = "https://other-service.example/saml"
@@ -526,11 +530,11 @@ def test_response_for_connection_a_posted_to_connection_b_is_refused(
         actor="operator",
     )
     other = connect(saml_idp, other_organization)
-    services.connection_settings_set(
+    connection_settings_set(
         connection=other, actor="operator", allow_idp_initiated=True
     )
     _action, fields = _sp_initiated(browser, idp_connection)
-    services.connection_settings_set(
+    connection_settings_set(
         connection=idp_connection, actor="operator", allow_idp_initiated=True
     )
     _action, unsolicited = _idp_initiated(
@@ -578,7 +582,7 @@ def test_no_account_without_jit_is_refused(idp_connection, public_base, browser)
 
 
 def test_jit_creates_the_person_on_first_sign_in(idp_connection, public_base, browser):
-    services.connection_settings_set(
+    connection_settings_set(
         connection=idp_connection, actor="operator", jit_provisioning=True
     )
 
@@ -599,7 +603,7 @@ def test_jit_creates_the_person_on_first_sign_in(idp_connection, public_base, br
 def test_jit_refuses_email_outside_the_organisations_domains(
     idp_connection, public_base, browser
 ):
-    services.connection_settings_set(
+    connection_settings_set(
         connection=idp_connection, actor="operator", jit_provisioning=True
     )
 
@@ -611,7 +615,7 @@ def test_jit_refuses_email_outside_the_organisations_domains(
 
 def test_inactive_connection_refuses_sign_in(idp_connection, public_base, browser, ada):
     action, fields = _sp_initiated(browser, idp_connection)
-    services.connection_deactivate(connection=idp_connection, actor="operator")
+    connection_deactivate(connection=idp_connection, actor="operator")
 
     landed = _post(browser, action, fields)
 

@@ -9,7 +9,9 @@ import pytest
 from django.urls import reverse
 from lxml import etree
 
-from sso import logout, services
+from sso import logout
+from sso.services.connections import connection_activate, connection_create
+from sso.services.idp import connection_idp_set
 from sso.views.protocol import LOGOUT_REFUSED
 from tests.factories import OrganizationDomainFactory, UserFactory
 from tests.sso.builder import (
@@ -32,10 +34,10 @@ def testserver(settings):
 
 
 def _make_connection(organization, *, slo_url=SLO_URL, activate=True):
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider="generic-saml", actor="operator"
     )
-    services.connection_idp_set(
+    connection_idp_set(
         connection=connection,
         actor="operator",
         entity_id=IDP,
@@ -44,9 +46,7 @@ def _make_connection(organization, *, slo_url=SLO_URL, activate=True):
         certificates=[signing_key()[0]],
     )
     if activate:
-        services.connection_activate(
-            connection=connection, actor="operator", skip_test=True
-        )
+        connection_activate(connection=connection, actor="operator", skip_test=True)
     connection.refresh_from_db()
     return connection
 

@@ -12,8 +12,8 @@ import pytest
 import requests
 from django.urls import reverse
 
-from sso import services
 from sso.models import Connection
+from sso.services.connections import connection_keypair_generate
 from sso.views.protocol import LOGOUT_REFUSED
 from tests.factories import UserFactory
 from tests.peers.simplesamlphp.idp import idp_sign_in
@@ -43,7 +43,7 @@ def _slo_options(connection, *, signed=True, validate_ours=False) -> dict:
 def _connect_with_slo(idp, organization, *, keypair=False, **slo):
     connection = connect(idp, organization, register=False)
     if keypair:
-        services.connection_keypair_generate(connection=connection, actor="operator")
+        connection_keypair_generate(connection=connection, actor="operator")
         connection = Connection.objects.get(pk=connection.pk)
     idp.register_sp(
         connection.sp_entity_id,

@@ -18,15 +18,19 @@ from django.utils.html import escape
 
 from billing.entitlements import entitlement
 from billing.models import Subscription
-from billing.services import subscription_set
+from billing.services.subscriptions import subscription_set
 from progression.celery import app as celery_app
 from progression.crypto import decrypt
 from progression.errors import ValidationFailedError
-from sso import services
 from sso.models import Connection, Identity, LoginAttempt
 from sso.oidc import services as oidc_services
 from sso.oidc.errors import REASONS, OidcRejectedError
 from sso.oidc.tokens import id_token_verify
+from sso.services.connections import (
+    connection_activation_problem,
+    connection_create,
+    connection_settings_set,
+)
 from sso.signin import NOT_ENTITLED
 from sso.tasks import oidc_discovery_refresh_task
 from tests.factories import OrganizationDomainFactory, OrganizationFactory, UserFactory
@@ -356,15 +360,13 @@ def test_inactive_connection_refuses_at_login(client, peer, acme):
 
 
 def test_login_url_of_a_saml_connection_is_not_found(client, acme):
-    saml = services.connection_create(
-        organization=acme, provider="okta-saml", actor="operator"
-    )
+    saml = connection_create(organization=acme, provider="okta-saml", actor="operator")
 
     assert client.get(f"/sso/oidc/{saml.public_id}/login/").status_code == 404
 
 
 def test_provider_reporting_another_issuer_is_refused_and_changes_nothing(peer, acme):
-    connection = services.connection_create(
+    connection = connection_create(
         organization=acme, provider="generic-oidc", actor="operator"
     )
     peer.steer(discovery={"issuer": "https://evil.example"})
@@ -483,13 +485,11 @@ def test_generic_issuer_without_scheme_is_refused(client, peer, connection, ada)
 
 
 def test_google_without_hosted_domains_cannot_be_activated(peer, acme):
-    from sso import services
-
     connection = oidc_connect(
         acme, peer.issuer, provider="google-oauth", activate=False
     )
 
-    assert services.connection_activation_problem(connection) == (
+    assert connection_activation_problem(connection) == (
         oidc_services.HOSTED_DOMAINS_REQUIRED
     )
 
@@ -606,7 +606,7 @@ def test_email_the_provider_marks_unverified_is_not_used(client, peer, connectio
 
 def test_claim_mapping_of_the_connection_is_applied(client, peer, connection, acme):
     UserFactory(organization=acme, email="ada@acme.example")
-    services.connection_settings_set(
+    connection_settings_set(
         connection=connection,
         actor="operator",
         mapping={

@@ -15,17 +15,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from progression.errors import ValidationFailedError
-from sso import services
 from sso.models import Connection, LoginAttempt
 from sso.oidc import client_auth
 from sso.oidc import services as oidc_services
 from sso.oidc.services import AUTH_METHOD_UNSUPPORTED, CLIENT_KEY_REQUIRED
+from sso.services.connections import connection_activate, connection_create
 from tests.factories import OrganizationDomainFactory, UserFactory
 from tests.sso.oidc_peer import CLIENT_SECRET, TESTSERVER, peer_redirects, sign_in
 
 
 def draft_connection(organization, peer, *, client_id="progression", secret=None):
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider="generic-oidc", actor="operator"
     )
     return oidc_services.oidc_client_set(
@@ -45,9 +45,7 @@ def use_method(connection, method, *, client_id=None):
         token_auth_method=method,
     )
     if not connection.is_active:
-        services.connection_activate(
-            connection=connection, actor="operator", skip_test=True
-        )
+        connection_activate(connection=connection, actor="operator", skip_test=True)
     return Connection.objects.get(pk=connection.pk)
 
 
@@ -220,7 +218,7 @@ def test_provider_fetches_our_jwks_uri(
     settings.PUBLIC_BASE_URL = base
     settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     oidc_peer.reset()
-    from billing.services import subscription_set
+    from billing.services.subscriptions import subscription_set
     from tests.factories import OrganizationFactory
 
     organization = OrganizationFactory(name="Acme", slug="acme")
@@ -352,7 +350,7 @@ def test_jwks_url_without_a_key_or_of_a_saml_connection_is_not_found(
     client, peer, acme
 ):
     oidc = draft_connection(acme, peer)
-    saml = services.connection_create(
+    saml = connection_create(
         organization=acme, provider="generic-saml", actor="operator"
     )
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from sso.models import LoginAttempt
-from sso.views.portal import GROUPS_OVERAGE
+from sso.views.portal.attempts import GROUPS_OVERAGE
 from tests.sso.oidc_peer import TENANT, oidc_connect, sign_in
 
 GRAPH = "https://graph.microsoft.com/v1.0/users/ada/getMemberObjects"

@@ -5,11 +5,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from sso import services
 from sso.models import Connection, LoginAttempt
 from sso.oidc import services as oidc_services
 from sso.oidc.errors import REASONS
 from sso.oidc.providers import GOOGLE_ISSUER, MICROSOFT_ISSUER, OIDC_PROVIDERS
+from sso.services.connections import connection_create
 from tests.factories import AdminFactory, OrganizationDomainFactory, UserFactory
 from tests.sso.oidc_peer import CLIENT_SECRET, oidc_connect
 
@@ -17,7 +17,7 @@ from tests.sso.oidc_peer import CLIENT_SECRET, oidc_connect
 @pytest.fixture
 def draft(entitled, peer):
     OrganizationDomainFactory(organization=entitled, domain="acme.example")
-    return services.connection_create(
+    return connection_create(
         organization=entitled, provider="generic-oidc", actor="operator"
     )
 
@@ -50,10 +50,10 @@ def test_new_oidc_connection_page_shows_redirect_uri_and_guide(
 
 
 def test_google_and_microsoft_come_with_their_issuer(organization):
-    google = services.connection_create(
+    google = connection_create(
         organization=organization, provider="google-oauth", actor="operator"
     )
-    microsoft = services.connection_create(
+    microsoft = connection_create(
         organization=organization, provider="microsoft-oauth", actor="operator"
     )
 
@@ -254,7 +254,7 @@ def test_saml_only_pages_of_an_oidc_connection_are_not_found(
 
 
 def test_oidc_values_page_of_a_saml_connection_is_not_found(admin_client, entitled):
-    saml = services.connection_create(
+    saml = connection_create(
         organization=entitled, provider="okta-saml", actor="operator"
     )
 

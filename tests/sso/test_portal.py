@@ -2,10 +2,19 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from sso import services
 from sso.forms import METADATA_EMPTY
 from sso.models import Connection, IdpCertificate, LoginAttempt, Policy
 from sso.providers import PROVIDERS
+from sso.services.attempts import attempt_record
+from sso.services.certificates import certificate_add, certificates_check_expiry
+from sso.services.connections import (
+    connection_activate,
+    connection_create,
+    connection_settings_set,
+    connection_tested,
+)
+from sso.services.idp import CERTIFICATE_REQUIRED, connection_metadata_apply
+from sso.services.policy import password_sign_in_allowed, policy_set
 from tests.factories import AdminFactory
 from tests.peers.simplesamlphp.idp import make_keypair
 from tests.sso.builder import signing_key
@@ -31,14 +40,14 @@ def idp_metadata(cert: str, entity_id="https://idp.example/meta") -> str:
 
 @pytest.fixture
 def connection(organization):
-    return services.connection_create(
+    return connection_create(
         organization=organization, provider="okta-saml", actor="operator"
     )
 
 
 @pytest.fixture
 def configured(connection):
-    services.connection_metadata_apply(
+    connection_metadata_apply(
         connection=connection, actor="operator", xml=idp_metadata(signing_key()[0])
     )
     return connection
@@ -46,10 +55,10 @@ def configured(connection):
 
 @pytest.fixture
 def other_connection(other_organization):
-    connection = services.connection_create(
+    connection = connection_create(
         organization=other_organization, provider="okta-saml", actor="operator"
     )
-    services.connection_metadata_apply(
+    connection_metadata_apply(
         connection=connection, actor="operator", xml=idp_metadata(signing_key()[0])
     )
     return connection
@@ -145,7 +154,7 @@ def test_new_connection_unknown_provider_changes_nothing(admin_client, organizat
 def test_connection_page_shows_guide_and_our_values(
     admin_client, organization, provider
 ):
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider=provider, actor="operator"
     )
 
@@ -160,7 +169,7 @@ def test_connection_page_shows_guide_and_our_values(
 
 
 def test_shibboleth_connection_gets_sp_key_pair_for_encryption(organization):
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider="shibboleth-saml", actor="operator"
     )
 
@@ -244,7 +253,7 @@ def test_manual_values_without_certificate_are_refused(admin_client, connection)
     )
 
     assert page.status_code == 400
-    assert services.CERTIFICATE_REQUIRED in page.content.decode()
+    assert CERTIFICATE_REQUIRED in page.content.decode()
 
 
 def test_settings_save_mapping_and_flags(admin_client, connection):
@@ -268,9 +277,7 @@ def test_settings_save_mapping_and_flags(admin_client, connection):
 
 
 def test_sha1_allowed_shows_warning(admin_client, connection):
-    services.connection_settings_set(
-        connection=connection, actor="operator", allow_sha1=True
-    )
+    connection_settings_set(connection=connection, actor="operator", allow_sha1=True)
 
     page = admin_client.get(reverse("sso:connection", args=[connection.pk]))
 
@@ -312,9 +319,7 @@ def test_certificate_add_garbage_is_refused(admin_client, configured):
 def test_certificate_remove_last_of_active_connection_is_refused(
     admin_client, configured, entitled
 ):
-    services.connection_activate(
-        connection=configured, actor="operator", skip_test=True
-    )
+    connection_activate(connection=configured, actor="operator", skip_test=True)
     certificate = configured.certificates.get()
 
     admin_client.post(
@@ -326,10 +331,10 @@ def test_certificate_remove_last_of_active_connection_is_refused(
 
 def test_certificate_expiring_within_90_days_is_warned(admin_client, connection):
     soon = make_keypair("soon", days=30)[0]
-    services.certificate_add(connection=connection, actor="operator", pem=soon)
+    certificate_add(connection=connection, actor="operator", pem=soon)
 
-    marked = services.certificates_check_expiry()
-    again = services.certificates_check_expiry()
+    marked = certificates_check_expiry()
+    again = certificates_check_expiry()
     page = admin_client.get(reverse("sso:connection", args=[connection.pk]))
 
     assert (marked, again) == (1, 0)
@@ -355,7 +360,7 @@ def test_activate_untested_is_refused(admin_client, configured, entitled):
 
 
 def test_activate_not_entitled_is_refused(admin_client, configured):
-    services.connection_tested(connection=configured)
+    connection_tested(connection=configured)
 
     page = admin_client.post(
         reverse("sso:connection-activate", args=[configured.pk]), follow=True
@@ -369,7 +374,7 @@ def test_activate_not_entitled_is_refused(admin_client, configured):
 def test_activate_tested_and_entitled_then_deactivate(
     admin_client, configured, entitled
 ):
-    services.connection_tested(connection=configured)
+    connection_tested(connection=configured)
 
     admin_client.post(reverse("sso:connection-activate", args=[configured.pk]))
     configured.refresh_from_db()
@@ -397,9 +402,7 @@ def test_test_sign_in_unconfigured_says_so(admin_client, connection):
 
 
 def test_attempts_page_lists_attempts(admin_client, configured):
-    services.attempt_record(
-        connection=configured, outcome="refused", reason="wrong_audience"
-    )
+    attempt_record(connection=configured, outcome="refused", reason="wrong_audience")
 
     page = admin_client.get(reverse("sso:connection-attempts", args=[configured.pk]))
 
@@ -413,12 +416,10 @@ def test_policy_require_sso_saved_and_audited(admin_client, organization):
 
 
 def test_password_sign_in_allowed_admins_keep_it(organization, configured, entitled):
-    services.policy_set(organization=organization, require_sso=True, actor="operator")
-    services.connection_activate(
-        connection=configured, actor="operator", skip_test=True
-    )
+    policy_set(organization=organization, require_sso=True, actor="operator")
+    connection_activate(connection=configured, actor="operator", skip_test=True)
     admin = AdminFactory(organization=organization)
     member = AdminFactory(organization=organization, role="member")
 
-    assert services.password_sign_in_allowed(admin) is True
-    assert services.password_sign_in_allowed(member) is False
+    assert password_sign_in_allowed(admin) is True
+    assert password_sign_in_allowed(member) is False

@@ -6,8 +6,10 @@ from django.urls import set_script_prefix
 from django.utils import timezone
 
 from billing.models import Subscription
-from sso import services, signin
+from sso import signin
 from sso.models import Connection, Identity, LoginAttempt
+from sso.services.attempts import attempt_record
+from sso.services.connections import connection_create, connection_keypair_generate
 from sso.signin import VerifiedIdentity
 from sso.views import protocol
 from tests.factories import OrganizationFactory, UserFactory
@@ -18,7 +20,7 @@ from tests.sso.test_saml import make_connection
 def connection(settings, entitled):
     settings.PUBLIC_BASE_URL = "https://progression.example"
     connection = make_connection(entitled)
-    return services.connection_keypair_generate(connection=connection, actor="operator")
+    return connection_keypair_generate(connection=connection, actor="operator")
 
 
 def _fields(instance) -> dict:
@@ -52,7 +54,7 @@ def test_connection_lookup_without_subscription_raises_without_a_query(
     db, settings, django_assert_num_queries
 ):
     settings.PUBLIC_BASE_URL = "https://progression.example"
-    connection = services.connection_create(
+    connection = connection_create(
         organization=OrganizationFactory(name="Initech", slug="initech"),
         provider="okta-saml",
         actor="operator",
@@ -69,7 +71,7 @@ def test_connection_lookup_without_subscription_raises_without_a_query(
 def test_connection_lookup_unknown_or_oidc_connection_is_not_found(
     connection, entitled
 ):
-    oidc = services.connection_create(
+    oidc = connection_create(
         organization=entitled, provider="generic-oidc", actor="operator"
     )
 
@@ -100,7 +102,7 @@ def test_linked_user_lookup_ignores_another_connections_link(
     connection, organization, other_organization
 ):
     ada = UserFactory(organization=organization, email="ada@acme.example")
-    other = services.connection_create(
+    other = connection_create(
         organization=other_organization, provider="okta-saml", actor="operator"
     )
     stranger = UserFactory(organization=other_organization, email="ada@globex.example")
@@ -131,7 +133,7 @@ def test_attempt_record_writes_the_row_the_orm_reads_back(connection, organizati
     ada = UserFactory(organization=organization, email="ada@acme.example")
     before = timezone.now()
 
-    attempt = services.attempt_record(
+    attempt = attempt_record(
         connection=connection,
         outcome=LoginAttempt.Outcome.SIGNED_IN,
         subject="ada-at-idp",

@@ -5,8 +5,14 @@ import pytest
 from django.urls import reverse
 
 from progression.errors import CrossOrganizationError
-from sso import routing, services
+from sso import routing
 from sso.models import DomainRoute, Policy
+from sso.services.connections import (
+    connection_activate,
+    connection_create,
+    connection_deactivate,
+)
+from sso.services.idp import connection_metadata_apply
 from tests.factories import OrganizationDomainFactory
 from tests.sso.builder import signing_key
 from tests.sso.oidc_peer import oidc_connect
@@ -14,16 +20,14 @@ from tests.sso.test_portal import idp_metadata
 
 
 def _saml(organization, *, activate=True):
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider="okta-saml", actor="operator"
     )
-    services.connection_metadata_apply(
+    connection_metadata_apply(
         connection=connection, actor="operator", xml=idp_metadata(signing_key()[0])
     )
     if activate:
-        services.connection_activate(
-            connection=connection, actor="operator", skip_test=True
-        )
+        connection_activate(connection=connection, actor="operator", skip_test=True)
     return connection
 
 
@@ -98,7 +102,7 @@ def test_route_to_an_inactive_connection_falls_back_to_the_default(
         routes={domains["acme.io"].pk: oidc.pk},
         default_connection_id=saml.pk,
     )
-    services.connection_deactivate(connection=oidc, actor="operator")
+    connection_deactivate(connection=oidc, actor="operator")
 
     assert _goes_to(client, "ada@acme.io") == reverse(
         "sso:saml-login", args=[saml.public_id]

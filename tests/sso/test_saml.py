@@ -9,9 +9,16 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from sso import saml, services
+from sso import saml
 from sso.models import Identity, LoginAttempt
 from sso.providers import MS_CLAIMS, PROVIDERS, XMLSOAP
+from sso.services.certificates import certificate_add, certificate_remove
+from sso.services.connections import (
+    connection_activate,
+    connection_create,
+    connection_settings_set,
+)
+from sso.services.idp import connection_idp_set
 from sso.views.protocol import REFUSED_PREFIX
 from tests.factories import OrganizationDomainFactory, UserFactory
 from tests.sso.builder import (
@@ -128,10 +135,10 @@ def testserver(settings):
 
 
 def make_connection(organization, provider="generic-saml", **options):
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider=provider, actor="operator"
     )
-    services.connection_idp_set(
+    connection_idp_set(
         connection=connection,
         actor="operator",
         entity_id=f"https://idp.example/{provider}",
@@ -139,12 +146,8 @@ def make_connection(organization, provider="generic-saml", **options):
         certificates=[signing_key()[0]],
     )
     if options:
-        services.connection_settings_set(
-            connection=connection, actor="operator", **options
-        )
-    services.connection_activate(
-        connection=connection, actor="operator", skip_test=True
-    )
+        connection_settings_set(connection=connection, actor="operator", **options)
+    connection_activate(connection=connection, actor="operator", skip_test=True)
     return connection
 
 
@@ -329,7 +332,7 @@ def test_acs_response_for_other_request_of_same_connection_is_refused(
 def test_acs_unsolicited_with_subject_bound_to_a_request_is_refused(
     client, connection, ada
 ):
-    services.connection_settings_set(
+    connection_settings_set(
         connection=connection, actor="operator", allow_idp_initiated=True
     )
     request_id = start(client, connection)
@@ -435,10 +438,10 @@ def test_sign_in_session_cookie_is_http_only_lax_and_complete(client, connection
 def test_acs_certificate_change_takes_effect_at_once(client, connection, ada):
     first = respond(client, connection, start(client, connection))
     old = connection.certificates.get()
-    services.certificate_add(
+    certificate_add(
         connection=connection, actor="operator", pem=signing_key("rotated")[0]
     )
-    services.certificate_remove(certificate=old, actor="operator")
+    certificate_remove(certificate=old, actor="operator")
 
     with_old_key = respond(client, connection, start(client, connection))
     refused_reason = reason(connection)

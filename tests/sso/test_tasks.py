@@ -3,21 +3,22 @@ import datetime as dt
 from django.utils import timezone
 
 from progression.celery import app
-from sso import services
 from sso.models import IdpCertificate
+from sso.services.certificates import certificate_add
+from sso.services.connections import connection_create
 from sso.tasks import certificates_check_expiry_task, metadata_refresh_task
 from tests.peers.simplesamlphp.idp import make_keypair
 from tests.sso.conftest import connect
 
 
 def test_certificates_check_expiry_task_run_twice_marks_once(organization):
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider="okta-saml", actor="operator"
     )
-    services.certificate_add(
+    certificate_add(
         connection=connection, actor="operator", pem=make_keypair("soon", days=10)[0]
     )
-    services.certificate_add(
+    certificate_add(
         connection=connection, actor="operator", pem=make_keypair("later", days=400)[0]
     )
 
@@ -53,7 +54,7 @@ def test_metadata_refresh_task_picks_up_rotated_certificate(
 
 def test_metadata_refresh_failure_keeps_values_and_says_why(organization, settings):
     settings.OUTBOUND_ALLOWED_HOSTS = []
-    connection = services.connection_create(
+    connection = connection_create(
         organization=organization, provider="okta-saml", actor="operator"
     )
     connection.metadata_url = "https://10.0.0.1/metadata"

@@ -4,9 +4,10 @@ from django.core.management import CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from billing import services
 from billing.entitlements import BOLT_ON, entitlement
 from billing.models import BoltOnPurchase, Period, Plan
+from billing.services.bolt_on import BOLT_ON_NEEDS_ANNUAL, bolt_on_purchase
+from billing.services.subscriptions import subscription_set
 from billing.terms import state_at
 from progression.management.base import OperatorCommand
 
@@ -35,12 +36,12 @@ class Command(OperatorCommand):
         if bolt_on and period == Period.MONTHLY:
             # A switch to monthly may be scheduled rather than immediate, but
             # the plan asked for cannot carry the bolt-on either way.
-            raise CommandError(services.BOLT_ON_NEEDS_ANNUAL)
+            raise CommandError(BOLT_ON_NEEDS_ANNUAL)
         now = timezone.now()
         # The plan and the bolt-on are one change: a refused bolt-on leaves the
         # plan as it was.
         with transaction.atomic():
-            subscription = services.subscription_set(
+            subscription = subscription_set(
                 organization=organization,
                 plan=plan,
                 period=period,
@@ -49,9 +50,7 @@ class Command(OperatorCommand):
                 at=now,
             )
             if bolt_on and entitlement(organization, at=now).reason != BOLT_ON:
-                services.bolt_on_purchase(
-                    organization=organization, actor="operator", at=now
-                )
+                bolt_on_purchase(organization=organization, actor="operator", at=now)
         state = state_at(subscription, now)
         answer = entitlement(organization, at=now)
         purchase = (

@@ -11,10 +11,20 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from progression.management.base import OperatorCommand
-from sso import services
 from sso.oidc import services as oidc_services
 from sso.oidc.providers import OIDC_PROVIDERS
 from sso.providers import PROVIDERS
+from sso.services.connections import (
+    connection_activate,
+    connection_create,
+    connection_keypair_generate,
+    connection_settings_set,
+)
+from sso.services.idp import (
+    connection_idp_set,
+    connection_metadata_apply,
+    connection_metadata_fetch,
+)
 
 OIDC_CLIENT_REQUIRED = "An OIDC connection needs --client-id and --client-secret."
 SAML_ONLY = (
@@ -83,28 +93,26 @@ class Command(OperatorCommand):
         certificates = [self._read(path).decode() for path in options["cert_file"]]
 
         with transaction.atomic():
-            connection = services.connection_create(
+            connection = connection_create(
                 organization=organization,
                 provider=provider,
                 name=options["name"],
                 actor="operator",
             )
             if options["sp_keypair"] and not connection.sp_certificate:
-                services.connection_keypair_generate(
-                    connection=connection, actor="operator"
-                )
+                connection_keypair_generate(connection=connection, actor="operator")
             if metadata_xml is not None:
-                services.connection_metadata_apply(
+                connection_metadata_apply(
                     connection=connection, actor="operator", xml=metadata_xml
                 )
             elif options["metadata_url"]:
-                services.connection_metadata_fetch(
+                connection_metadata_fetch(
                     connection=connection,
                     actor="operator",
                     metadata_url=options["metadata_url"],
                 )
             else:
-                services.connection_idp_set(
+                connection_idp_set(
                     connection=connection,
                     actor="operator",
                     entity_id=options["entity_id"],
@@ -112,14 +120,14 @@ class Command(OperatorCommand):
                     slo_url=options["slo_url"],
                     certificates=certificates,
                 )
-            services.connection_settings_set(
+            connection_settings_set(
                 connection=connection,
                 actor="operator",
                 allow_idp_initiated=options["allow_idp_initiated"],
                 jit_provisioning=options["jit"],
             )
             if options["activate"]:
-                services.connection_activate(
+                connection_activate(
                     connection=connection, actor="operator", skip_test=True
                 )
 
@@ -149,7 +157,7 @@ class Command(OperatorCommand):
             raise CommandError(OIDC_CLIENT_REQUIRED)
 
         with transaction.atomic():
-            connection = services.connection_create(
+            connection = connection_create(
                 organization=organization,
                 provider=provider,
                 name=options["name"],
@@ -165,13 +173,13 @@ class Command(OperatorCommand):
                 hosted_domains=options["hosted_domain"],
                 tenant_ids=options["tenant_id"],
             )
-            services.connection_settings_set(
+            connection_settings_set(
                 connection=connection,
                 actor="operator",
                 jit_provisioning=options["jit"],
             )
             if options["activate"]:
-                services.connection_activate(
+                connection_activate(
                     connection=connection, actor="operator", skip_test=True
                 )
 

@@ -18,12 +18,17 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from billing.entitlements import entitlement
-from billing.services import subscription_set
+from billing.services.subscriptions import subscription_set
 from progression.management.base import OperatorCommand
 from progression.management.commands.seed_demo import DEMO_PASSWORD, DEMO_SLUG
 from progression.models import User
-from sso import services
 from sso.models import Connection
+from sso.services.connections import (
+    connection_activate,
+    connection_create,
+    connection_settings_set,
+)
+from sso.services.idp import connection_metadata_apply
 
 DEMO_IDP_PORT = 8091
 DEMO_CONNECTION_NAME = "Demo IdP (SimpleSAMLphp)"
@@ -126,7 +131,7 @@ class Command(OperatorCommand):
             organization=organization, name=DEMO_CONNECTION_NAME
         ).first()
         if connection is None:
-            connection = services.connection_create(
+            connection = connection_create(
                 organization=organization,
                 provider="generic-saml",
                 name=DEMO_CONNECTION_NAME,
@@ -138,10 +143,8 @@ class Command(OperatorCommand):
             metadata = requests.get(idp.metadata_url, timeout=10).content
         except requests.RequestException as exc:
             raise CommandError(f"The demo IdP does not answer: {exc}") from exc
-        services.connection_metadata_apply(
-            connection=connection, actor="operator", xml=metadata
-        )
-        services.connection_settings_set(
+        connection_metadata_apply(connection=connection, actor="operator", xml=metadata)
+        connection_settings_set(
             connection=connection,
             actor="operator",
             allow_idp_initiated=True,
@@ -153,7 +156,5 @@ class Command(OperatorCommand):
                 "groups": "",
             },
         )
-        services.connection_activate(
-            connection=connection, actor="operator", skip_test=True
-        )
+        connection_activate(connection=connection, actor="operator", skip_test=True)
         return Connection.objects.get(pk=connection.pk)
