@@ -49,16 +49,22 @@ def _server_dsn(database: str) -> str:
     return parts._replace(path=f"/{database}").geturl()
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_arguments(description: str, *, port: int) -> argparse.ArgumentParser:
+    """The options of a load run: clients, time, rounds, workers, port, JSON."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--json", action="store_true")
+    return parser
+
+
+def parse_args(argv):
+    parser = load_arguments(__doc__.splitlines()[0], port=8765)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--target", type=float, default=0.6)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--json", action="store_true")
     return parser.parse_args(argv)
 
 

@@ -26,7 +26,6 @@ Exits 1 only when a request did not answer 201 or a created user lacks its
 scim_id: this is a calibration, it has no target.
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -41,6 +40,7 @@ from bench.scim_create import (  # noqa: E402
     _server_dsn,
     alternate,
     gunicorn,
+    load_arguments,
     recreate_database,
     summarise,
 )
@@ -52,14 +52,7 @@ BRIEF_RATIO = 0.45
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--json", action="store_true")
-    return parser.parse_args(argv)
+    return load_arguments(__doc__.splitlines()[0], port=8766).parse_args(argv)
 
 
 def environment():
