@@ -118,3 +118,38 @@ def test_links_sweep_resolves_what_a_killed_run_left(entitled):
     assert ada.manager == boss
     assert LinkStatus.objects.get(organization=entitled).runs == 1
     assert pending_store().claim(entitled.pk).empty is True
+
+
+def test_pending_store_is_one_per_process(monkeypatch):
+    from directory import links_queue
+
+    first = pending_store()
+    assert isinstance(first, RedisPending)
+    assert pending_store() is first
+
+    # After a fork the child opens its own connection instead of sharing its
+    # parent's.
+    monkeypatch.setattr(links_queue.os, "getpid", lambda: first.pid + 1)
+    child = pending_store()
+
+    assert child is not first
+    assert child.pid == first.pid + 1
+    child.add(1, ["7"])
+    assert "7" in {str(pk) for pk in child.claim(1).user_ids}
+    _clean(child, 1)
+
+
+def test_redis_store_serves_threads_in_turn(store):
+    import threading
+
+    _clean(store, 2)
+    threads = [
+        threading.Thread(target=store.add, args=(2, [str(n)])) for n in range(20)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert store.claim(2).user_ids == list(range(20))
+    _clean(store, 2)
