@@ -53,8 +53,7 @@ def _version(alias: str) -> str:
 
 
 # Changes whenever a bolt-on purchase of the organisation is added, changed
-# or removed.
-# Table names come from the models only.
+# or removed. (Table names in these statements come from the models only.)
 _BOLT_ON_VERSIONS = (
     f"(SELECT coalesce(string_agg({_version('b')}, ',' ORDER BY b.id), '') "  # noqa: S608
     f'FROM "{_BOLT_ONS}" b WHERE b."organization_id" = o."id")'
@@ -78,8 +77,13 @@ _DIRECTORY = RowQuery(
     ),
     'd."public_id" = %s',
     prepared=True,
-    extra=(_version("d"), _version("o"), _version("s"), _BOLT_ON_VERSIONS)
-    + (_BOLT_ON_NEXT,),
+    extra=(
+        _version("d"),
+        _version("o"),
+        _version("s"),
+        _BOLT_ON_VERSIONS,
+        _BOLT_ON_NEXT,
+    ),
 )
 _UNCHANGED = (
     f'SELECT d."id" AS id FROM "{Directory._meta.db_table}" d '  # noqa: S608
