@@ -48,13 +48,21 @@ from directory.models import (
     SyncRun,
     SyncStagedRecord,
 )
-from progression import services
 from progression.errors import (
     ConflictError,
     ProgressionError,
     ValidationFailedError,
 )
 from progression.models import User
+from progression.services.audit import audit_record
+from progression.services.bulk import (
+    model_rows_insert,
+    model_rows_write,
+    users_archive_bulk,
+    users_create_bulk,
+    users_reactivate_bulk,
+    users_update_bulk,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +209,7 @@ def _needs_attention(directory: Directory, message: str) -> None:
         Directory.objects.filter(pk=directory.pk).update(
             state=Directory.State.ATTENTION, attention_message=message[:500]
         )
-        services.audit_record(
+        audit_record(
             organization=directory.organization,
             actor=directory.actor_label,
             action="directory.needs_attention",
@@ -555,17 +563,17 @@ class _Work:
             if directory_user.pk is not None and directory_user.user_id:
                 if directory_user.pk not in changing:
                     self.changed_directory_users.append(directory_user)
-        services.model_rows_insert(model=DirectoryUser, rows=self.new)
+        model_rows_insert(model=DirectoryUser, rows=self.new)
         now = timezone.now()
         for directory_user in self.changed_directory_users:
             directory_user.updated_at = now
-        services.model_rows_write(
+        model_rows_write(
             model=DirectoryUser,
             rows=self.changed_directory_users,
             fields=[*RECORD_FIELDS, "record_digest", "user", "updated_at"],
         )
 
-        results = services.users_update_bulk(
+        results = users_update_bulk(
             changes=[(du.user, changes) for du, changes in self.updates],
             actor=self.actor,
         )
@@ -576,7 +584,7 @@ class _Work:
                 _problem(run, directory_user.user_name, result)
             else:
                 updated.add(id(directory_user))
-        services.users_reactivate_bulk(
+        users_reactivate_bulk(
             users=[du.user for du in self.reactivations], actor=self.actor
         )
         run.reactivated += len(self.reactivations)
@@ -623,7 +631,7 @@ class _Work:
                     directory_user.user_name,
                     ConflictError(provisioning.EMAIL_TAKEN, code="email_taken"),
                 )
-        results = services.users_create_bulk(
+        results = users_create_bulk(
             organization=self.directory.organization,
             people=[
                 {
@@ -648,7 +656,7 @@ class _Work:
 
     def _archive(self, run: SyncRun, archives) -> set[int]:
         people = [(du.user, reason) for du, reason in archives]
-        results = services.users_archive_bulk(archives=people, actor=self.actor)
+        results = users_archive_bulk(archives=people, actor=self.actor)
         done = set()
         for (directory_user, _), result in zip(archives, results, strict=True):
             if isinstance(result, ProgressionError):
