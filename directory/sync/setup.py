@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from directory.connectors import Group, connector_build
 from directory.models import HR_PROVIDERS, Directory, Provider, SyncRun
-from directory.sync.run import connector_for, sync_start
+from directory.sync.fetch import connector_for
+from directory.sync.run import sync_start
 from progression.errors import ConflictError, ValidationFailedError
 from progression.models import Organization
 from progression.services.audit import Actor, audit_record
