@@ -1,4 +1,4 @@
-"""What the people services share: cleaning a name or an address, a person's
+"""What the services share: cleaning a name or an address, a person's
 audited snapshot and its unsaved audit event, an unusable password, and the
 signal that people's links changed."""
 

@@ -1,4 +1,4 @@
-"""The user-facing messages of the people services.
+"""The user-facing messages of the organisation, people and team services.
 
 Tests import these rather than repeating the text.
 """
