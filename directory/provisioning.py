@@ -28,10 +28,16 @@ from django.utils import timezone
 
 from directory.links_queue import links_request_on_commit
 from directory.models import Directory, DirectoryGroup, DirectoryUser
-from progression import services
 from progression.errors import ConflictError, ValidationFailedError
 from progression.models import User
 from progression.rows import ChainCheck, ChainCheckFailed
+from progression.services.people import (
+    user_archive,
+    user_create,
+    user_create_linked,
+    user_reactivate,
+    user_update,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +156,7 @@ def _create_with_new_person(
         return False
     directory = directory_user.directory
     try:
-        user = services.user_create_linked(
+        user = user_create_linked(
             organization=directory.organization,
             email=email,
             first_name=directory_user.first_name,
@@ -249,9 +255,7 @@ def directory_user_reconcile(*, directory_user: DirectoryUser) -> User | None:
     )
 
     if plan.action == PLAN_ARCHIVE:
-        services.user_archive(
-            user=user, reason=_archive_reason(directory_user), actor=actor
-        )
+        user_archive(user=user, reason=_archive_reason(directory_user), actor=actor)
         return user
     if plan.action == PLAN_NOTHING:
         return user
@@ -262,9 +266,9 @@ def directory_user_reconcile(*, directory_user: DirectoryUser) -> User | None:
         return user
     if "email" in plan.changes:
         _check_email_available(directory_user, plan.changes["email"])
-    services.user_update(user=user, actor=actor, **plan.changes)
+    user_update(user=user, actor=actor, **plan.changes)
     if plan.reactivate:
-        services.user_reactivate(user=user, actor=actor)
+        user_reactivate(user=user, actor=actor)
     return user
 
 
@@ -373,7 +377,7 @@ def _adopt_or_create(directory_user: DirectoryUser, email: str) -> User:
     directory = directory_user.directory
     actor = directory.actor_label
     try:
-        return services.user_create(
+        return user_create(
             organization=directory.organization,
             email=email,
             first_name=directory_user.first_name,
@@ -386,13 +390,13 @@ def _adopt_or_create(directory_user: DirectoryUser, email: str) -> User:
         if namesake is None:
             raise
 
-    services.user_update(
+    user_update(
         user=namesake,
         actor=actor,
         first_name=directory_user.first_name,
         last_name=directory_user.last_name,
     )
-    services.user_reactivate(user=namesake, actor=actor)
+    user_reactivate(user=namesake, actor=actor)
     logger.info(
         "directory user linked to archived person",
         extra={"directory_id": directory.pk, "user_id": namesake.pk},

@@ -16,7 +16,7 @@ from directory.models import HR_PROVIDERS, Directory, DirectoryGroup, Provider
 from directory.provisioning import directory_reconcile
 from progression.errors import CrossOrganizationError, ValidationFailedError
 from progression.models import Organization
-from progression.services import Actor, audit_record
+from progression.services.audit import Actor, audit_record
 
 logger = logging.getLogger(__name__)
 

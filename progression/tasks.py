@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from progression import services
+from progression.services.sessions import sessions_clear_expired
 
 logger = logging.getLogger(__name__)
 
@@ -12,4 +12,4 @@ logger = logging.getLogger(__name__)
 @shared_task(name="progression.sessions_clear_expired")
 def sessions_clear_expired_task():
     """Delete expired sessions; running it twice deletes nothing the second time."""
-    return services.sessions_clear_expired()
+    return sessions_clear_expired()

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from progression.errors import CrossOrganizationError
 from progression.models import Organization, OrganizationDomain
-from progression.services import Actor, audit_record
+from progression.services.audit import Actor, audit_record
 from sso.models import Connection, DomainRoute, Policy
 
 NOT_OURS = "That domain or connection does not belong to this organisation."

@@ -30,10 +30,10 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date
 
 from billing.entitlements import entitlement
-from progression import services as people
 from progression.errors import ProgressionError
 from progression.models import OrganizationDomain, User
 from progression.queries import ColumnUpdate, Joined, RowQuery
+from progression.services import people
 from sso.models import Connection, Identity, LoginAttempt
 from sso.services.attempts import attempt_record
 

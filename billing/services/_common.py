@@ -9,7 +9,7 @@ from django.utils import timezone
 from billing.models import BillingChange, Subscription
 from billing.terms import state_at
 from progression.models import Organization, User
-from progression.services import Actor, audit_record
+from progression.services.audit import Actor, audit_record
 
 logger = logging.getLogger(__name__)
 

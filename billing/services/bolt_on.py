@@ -25,7 +25,7 @@ from billing.services.announcements import _announce_on_commit
 from billing.terms import BOLT_ON_PRICE_CENTS, state_at
 from progression.errors import ConflictError, ProgressionError
 from progression.models import Organization
-from progression.services import Actor
+from progression.services.audit import Actor
 
 # User-facing messages; tests import these rather than repeating the text.
 BOLT_ON_NEEDS_SUBSCRIPTION = "Choose a plan before adding the bolt-on."

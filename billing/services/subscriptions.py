@@ -17,7 +17,7 @@ from billing.services.announcements import _announce_on_commit
 from billing.terms import TermState, state_at, term_end_for
 from progression.errors import ValidationFailedError
 from progression.models import Organization
-from progression.services import Actor
+from progression.services.audit import Actor
 
 MAX_SEATS = 100_000
 

@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from directory.connectors import Group, connector_build
 from directory.models import HR_PROVIDERS, Directory, Provider, SyncRun
-from directory.sync.run import connector_for, sync_start
+from directory.sync.fetch import connector_for
+from directory.sync.run import sync_start
 from progression.errors import ConflictError, ValidationFailedError
 from progression.models import Organization
-from progression.services import Actor, audit_record
+from progression.services.audit import Actor, audit_record
 
 logger = logging.getLogger(__name__)
 

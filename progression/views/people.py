@@ -9,11 +9,16 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from progression import services
 from progression.access import admin_required
 from progression.errors import ProgressionError
 from progression.forms import ArchiveForm, PersonForm
 from progression.models import Position, User
+from progression.services.people import (
+    user_archive,
+    user_create,
+    user_reactivate,
+    user_update,
+)
 from progression.views._common import (
     _filters_query,
     _people,
@@ -96,10 +101,10 @@ def _apply_person_form(request, form, person: User | None) -> User | None:
     }
     try:
         if person is None:
-            return services.user_create(
+            return user_create(
                 organization=request.user.organization, actor=request.user, **fields
             )
-        return services.user_update(user=person, actor=request.user, **fields)
+        return user_update(user=person, actor=request.user, **fields)
     except ProgressionError as exc:
         form.add_error(None, exc.message)
         return None
@@ -148,7 +153,7 @@ def person_archive(request, pk):
     form = ArchiveForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        services.user_archive(
+        user_archive(
             user=person, reason=reason or "Archived by an admin", actor=request.user
         )
         messages.success(request, f"{person} was archived.")
@@ -161,6 +166,6 @@ def person_archive(request, pk):
 @require_POST
 def person_reactivate(request, pk):
     person = get_object_or_404(_people(request), pk=pk)
-    services.user_reactivate(user=person, actor=request.user)
+    user_reactivate(user=person, actor=request.user)
     messages.success(request, f"{person} is active again.")
     return redirect("person", pk=person.pk)

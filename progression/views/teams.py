@@ -5,11 +5,12 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from progression import services
 from progression.access import admin_required
 from progression.errors import ProgressionError
 from progression.forms import NameForm
 from progression.models import Position, User
+from progression.services import teams as team_services
+from progression.services.messages import NAME_REQUIRED
 from progression.views._common import _teams
 
 
@@ -19,7 +20,7 @@ def teams(request):
     form = NameForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            team = services.team_create(
+            team = team_services.team_create(
                 organization=request.user.organization,
                 name=form.cleaned_data["name"],
                 actor=request.user,
@@ -55,13 +56,13 @@ def team(request, pk):
         form = NameForm(request.POST, prefix=action if action else None)
         try:
             if action == "rename" and form.is_valid():
-                services.team_rename(
+                team_services.team_rename(
                     team=team, name=form.cleaned_data["name"], actor=request.user
                 )
                 messages.success(request, "Team renamed.")
                 return redirect("team", pk=team.pk)
             if action == "position" and form.is_valid():
-                position = services.position_create(
+                position = team_services.position_create(
                     team=team, name=form.cleaned_data["name"], actor=request.user
                 )
                 messages.success(request, f"Position {position} was added.")
@@ -94,7 +95,7 @@ def team(request, pk):
 def team_delete(request, pk):
     team = get_object_or_404(_teams(request), pk=pk)
     name = team.name
-    services.team_delete(team=team, actor=request.user)
+    team_services.team_delete(team=team, actor=request.user)
     messages.success(request, f"Team {name} was deleted.")
     return redirect("teams")
 
@@ -116,14 +117,14 @@ def position(request, team_pk, pk):
     form = NameForm(request.POST)
     if form.is_valid():
         try:
-            services.position_rename(
+            team_services.position_rename(
                 position=position, name=form.cleaned_data["name"], actor=request.user
             )
             messages.success(request, "Position renamed.")
         except ProgressionError as exc:
             messages.error(request, exc.message)
     else:
-        messages.error(request, services.NAME_REQUIRED)
+        messages.error(request, NAME_REQUIRED)
     return redirect("team", pk=team_pk)
 
 
@@ -132,6 +133,6 @@ def position(request, team_pk, pk):
 def position_delete(request, team_pk, pk):
     position = _position(request, team_pk, pk)
     name = position.name
-    services.position_delete(position=position, actor=request.user)
+    team_services.position_delete(position=position, actor=request.user)
     messages.success(request, f"Position {name} was deleted.")
     return redirect("team", pk=team_pk)

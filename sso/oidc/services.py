@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from progression.errors import ValidationFailedError
-from progression.services import Actor, audit_record
+from progression.services.audit import Actor, audit_record
 from sso.models import Connection
 from sso.oidc import client_auth, discovery
 from sso.oidc.errors import OidcRejectedError

@@ -3,7 +3,7 @@ storing of an IdP certificate."""
 
 from django.utils import timezone
 
-from progression.services import audit_record
+from progression.services.audit import audit_record
 from sso.models import Connection, IdpCertificate
 
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from progression.errors import ConflictError, ValidationFailedError
-from progression.services import Actor
+from progression.services.audit import Actor
 from sso import saml
 from sso.models import Connection, IdpCertificate
 from sso.services._common import _audit, _certificate_store, _certificates_changed

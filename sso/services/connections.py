@@ -9,7 +9,7 @@ from django.utils import timezone
 from billing.entitlements import entitlement
 from progression.errors import ValidationFailedError
 from progression.models import Organization
-from progression.services import Actor
+from progression.services.audit import Actor
 from sso import saml
 from sso.models import Connection
 from sso.oidc import services as oidc_services

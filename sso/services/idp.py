@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from progression.errors import ProgressionError, ValidationFailedError
 from progression.outbound import fetch
-from progression.services import Actor
+from progression.services.audit import Actor
 from sso import saml
 from sso.models import Connection, IdpCertificate
 from sso.services._common import (

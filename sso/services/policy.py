@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from progression.models import Organization
-from progression.services import Actor, audit_record
+from progression.services.audit import Actor, audit_record
 from sso.models import Connection, Policy
 
 

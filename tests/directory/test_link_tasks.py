@@ -22,9 +22,9 @@ from directory.models import DirectoryUser
 from directory.models_links import LinkIssue, LinkStatus
 from directory.services import directory_create
 from directory.tasks import resolve_links_task
-from progression import services
 from progression.celery import app as celery_app
 from progression.models import AuditEvent, User
+from progression.services.teams import position_create, position_rename, team_create
 from tests.directory.conftest import ScimClient, user_body
 from tests.workers import wait_until, worker_start
 
@@ -99,7 +99,7 @@ def test_resolve_links_burst_of_requests_coalesced_into_few_runs(
     celery_worker, entitled
 ):
     scim = _scim(entitled)
-    sales = services.team_create(organization=entitled, name="Sales", actor=None)
+    sales = team_create(organization=entitled, name="Sales", actor=None)
     started = time.monotonic()
     reports = [
         _post(scim, f"person{n}@acme.example", **_with_manager("boss@acme.example"))
@@ -141,7 +141,7 @@ def test_resolve_links_run_again_changes_nothing(celery_worker, entitled):
 
 def test_resolve_links_waits_while_another_run_holds_the_lock(celery_worker, entitled):
     scim = _scim(entitled)
-    sales = services.team_create(organization=entitled, name="Sales", actor=None)
+    sales = team_create(organization=entitled, name="Sales", actor=None)
     wait_until(lambda: _nothing_pending(entitled))
 
     with psycopg.connect(_dsn(), autocommit=True) as holder:
@@ -201,7 +201,7 @@ def test_resolve_links_worker_killed_mid_run_next_run_completes(entitled, monkey
         runs = _runs(entitled)
 
         with _people_rows_locked(entitled):
-            services.team_create(organization=entitled, name="Sales", actor=None)
+            team_create(organization=entitled, name="Sales", actor=None)
             wait_until(_waiting_for_people_rows)
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
@@ -246,10 +246,10 @@ def _links(directory_user):
 
 def test_resolve_links_arrival_orders_end_alike_in_worker(celery_worker, entitled):
     scim = _scim(entitled)
-    sales = services.team_create(organization=entitled, name="Sales", actor=None)
-    senior = services.position_create(team=sales, name="Senior AE", actor=None)
-    support = services.team_create(organization=entitled, name="Support", actor=None)
-    staff_support = services.position_create(team=support, name="Staff AE", actor=None)
+    sales = team_create(organization=entitled, name="Sales", actor=None)
+    senior = position_create(team=sales, name="Senior AE", actor=None)
+    support = team_create(organization=entitled, name="Support", actor=None)
+    staff_support = position_create(team=support, name="Staff AE", actor=None)
     boss = _post(scim, "boss@acme.example")
     ada = _post(
         scim, "ada@acme.example", title="Staff AE", **_with_manager("boss@acme.example")
@@ -257,7 +257,7 @@ def test_resolve_links_arrival_orders_end_alike_in_worker(celery_worker, entitle
 
     _patch(scim, boss, "active", False)
     _patch(scim, boss, "active", True)
-    services.position_rename(position=senior, name="Staff AE", actor=None)
+    position_rename(position=senior, name="Staff AE", actor=None)
     wait_until(lambda: _links(ada) == (boss.user_id, sales.pk, senior.pk))
     _patch(
         scim,

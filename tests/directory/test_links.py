@@ -12,8 +12,14 @@ from directory.models import DirectoryUser
 from directory.models_links import REASONS, LinkIssue, LinkStatus
 from directory.scim.schemas import ENTERPRISE
 from directory.services import directory_create
-from progression import services
 from progression.models import AuditEvent, User
+from progression.services.people import user_update
+from progression.services.teams import (
+    position_create,
+    position_rename,
+    team_create,
+    team_delete,
+)
 from tests.directory.conftest import ScimClient, user_body
 from tests.factories import OrganizationFactory, UserFactory
 
@@ -111,9 +117,9 @@ def issues(organization) -> list[tuple[str, str, str]]:
 
 
 def team(organization, name, *positions):
-    created = services.team_create(organization=organization, name=name, actor=None)
+    created = team_create(organization=organization, name=name, actor=None)
     for position in positions:
-        services.position_create(team=created, name=position, actor=None)
+        position_create(team=created, name=position, actor=None)
     return created
 
 
@@ -382,7 +388,7 @@ def test_links_team_created_after_sync_links_and_clears_flag(sync, entitled):
     flagged = issues(entitled)
 
     sales = sync.in_process(
-        services.team_create, organization=entitled, name="Sales Ops", actor=None
+        team_create, organization=entitled, name="Sales Ops", actor=None
     )
 
     assert flagged == [
@@ -408,9 +414,7 @@ def test_links_empty_department_and_title_leave_links_alone(sync, entitled):
     sales = team(entitled, "Sales", "Lead")
     report = sync.create("ada@acme.example")
     user = person(report)
-    services.user_update(
-        user=user, actor=None, team=sales, position=sales.positions.get()
-    )
+    user_update(user=user, actor=None, team=sales, position=sales.positions.get())
 
     links_resolve(organization=entitled)
 
@@ -448,7 +452,7 @@ def test_links_position_renamed_to_title_links(sync, entitled):
     flagged = issues(entitled)
 
     sync.in_process(
-        services.position_rename,
+        position_rename,
         position=sales.positions.get(),
         name="Staff AE",
         actor=None,
@@ -464,7 +468,7 @@ def test_links_position_renamed_to_title_links(sync, entitled):
 def test_links_position_renamed_before_person_arrives_links(sync, entitled):
     sales = team(entitled, "Sales", "Senior AE")
     sync.in_process(
-        services.position_rename,
+        position_rename,
         position=sales.positions.get(),
         name="Staff AE",
         actor=None,
@@ -513,12 +517,12 @@ def test_links_team_deleted_then_recreated_relinks(sync, entitled):
     sales = team(entitled, "Sales", "Lead")
     report = sync.create("ada@acme.example", department="Sales", title="Lead")
 
-    sync.in_process(services.team_delete, team=sales, actor=None)
+    sync.in_process(team_delete, team=sales, actor=None)
     gone = (person(report).team, issues(entitled))
     again = sync.in_process(
-        services.team_create, organization=entitled, name="Sales", actor=None
+        team_create, organization=entitled, name="Sales", actor=None
     )
-    sync.in_process(services.position_create, team=again, name="Lead", actor=None)
+    sync.in_process(position_create, team=again, name="Lead", actor=None)
 
     assert gone == (
         None,
@@ -552,9 +556,7 @@ def test_links_hand_edit_of_synced_link_is_put_back(sync, entitled, admin):
     boss = sync.create("boss@acme.example")
     report = sync.create("ada@acme.example", manager=str(boss.scim_id))
 
-    sync.in_process(
-        services.user_update, user=person(report), actor=admin, manager=admin
-    )
+    sync.in_process(user_update, user=person(report), actor=admin, manager=admin)
 
     assert person(report).manager == person(boss)
 
@@ -629,7 +631,7 @@ def test_links_person_moving_team_without_title_drops_position(sync, entitled):
     sales = team(entitled, "Sales", "Lead")
     support = team(entitled, "Support")
     report = sync.create("ada@acme.example", department="Sales")
-    services.user_update(
+    user_update(
         user=person(report), actor=None, team=sales, position=sales.positions.get()
     )
 

@@ -19,13 +19,13 @@ from directory.services import (
     directory_token_rotate,
     token_digest,
 )
-from progression import services
 from progression.errors import (
     ConflictError,
     CrossOrganizationError,
     ValidationFailedError,
 )
 from progression.models import User
+from progression.services.people import user_archive
 from tests.factories import UserFactory
 
 
@@ -102,7 +102,7 @@ def test_update_to_user_name_of_other_record_is_conflict(directory):
 
 def test_archived_namesake_of_same_organization_comes_back(directory):
     former = UserFactory(organization=directory.organization, email="ada@acme.example")
-    services.user_archive(user=former, reason="left", actor="operator")
+    user_archive(user=former, reason="left", actor="operator")
 
     record = directory_user_create(directory=directory, record=ada())
 
@@ -116,7 +116,7 @@ def test_namesake_linked_to_another_directory_is_conflict(directory, entitled):
         organization=entitled, provider="okta-scim-v2", actor="operator"
     )
     elsewhere = directory_user_create(directory=other, record=ada())
-    services.user_archive(user=elsewhere.user, reason="test", actor="operator")
+    user_archive(user=elsewhere.user, reason="test", actor="operator")
 
     with pytest.raises(ConflictError, match=EMAIL_TAKEN):
         directory_user_create(directory=directory, record=ada())

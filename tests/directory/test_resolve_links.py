@@ -11,8 +11,8 @@ from directory.links_queue import pending_store
 from directory.models import DirectoryUser
 from directory.models_links import LinkStatus
 from directory.services import directory_create
-from progression import services
 from progression.models import User
+from progression.services.teams import team_create
 from tests.factories import UserFactory
 
 
@@ -28,7 +28,7 @@ def synced(entitled):
     directory, _ = directory_create(
         organization=entitled, provider="okta-scim-v2", actor="operator"
     )
-    services.team_create(organization=entitled, name="Sales", actor=None)
+    team_create(organization=entitled, name="Sales", actor=None)
     boss = UserFactory(organization=entitled, email="boss@acme.example")
     ada = UserFactory(organization=entitled, email="ada@acme.example")
     DirectoryUser.objects.create(directory=directory, user_name=boss.email, user=boss)

@@ -2,7 +2,7 @@ import pytest
 from django.core import mail
 
 from billing.entitlements import NO_SUBSCRIPTION_MESSAGE
-from billing.services import subscription_set
+from billing.services.subscriptions import subscription_set
 from directory.links_queue import links_forget, pending_store
 from directory.models import DirectoryRequest, DirectoryUser
 from directory.provisioning import EMAIL_TAKEN, REASON_INACTIVE, USER_NAME_TAKEN

@@ -1,4 +1,4 @@
-from billing.services import subscription_set
+from billing.services.subscriptions import subscription_set
 from directory.models import DirectoryGroup, DirectoryMembership, DirectoryUser
 from directory.provisioning import REASON_OUT_OF_SCOPE
 from directory.scim.handlers import GROUP_NAME_TAKEN

@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import BoltOnPurchase, Subscription
-from billing.services import bolt_on_purchase, subscription_set
+from billing.services.bolt_on import bolt_on_purchase
+from billing.services.subscriptions import subscription_set
 from directory.models import DirectoryGroup, DirectoryRequest, DirectoryUser
 from directory.scim import auth
 from directory.scim.errors import DIRECTORY_INACTIVE, UNAUTHORIZED

@@ -14,7 +14,7 @@ from directory.connectors import http
 from directory.links import links_resolve
 from directory.models import Directory, DirectoryUser, SyncRun
 from directory.sync import directory_sync, pull_directory_create, sync_run_approve
-from directory.sync.run import HELD_FOR_APPROVAL
+from directory.sync.safeguard import HELD_FOR_APPROVAL
 from progression.models import AuditEvent, Team, User
 from tests.peers.hris import bamboohr, google, gusto, hibob, workday
 from tests.peers.hris.fixtures import (  # noqa: F401

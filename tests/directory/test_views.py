@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from billing.services import subscription_set
+from billing.services.subscriptions import subscription_set
 from directory.models import Directory, DirectoryGroup, DirectoryRequest, DirectoryUser
 from directory.provisioning import Record, directory_user_create
 from directory.services import directory_create, token_digest

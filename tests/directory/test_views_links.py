@@ -7,8 +7,8 @@ from directory.links_queue import links_forget, pending_store
 from directory.models import DirectoryUser
 from directory.services import directory_create
 from directory.views_links import NEVER_RESOLVED, NO_ISSUES, WAITING
-from progression import services
 from progression.access import ADMINS_ONLY
+from progression.services.teams import team_create
 from tests.factories import AdminFactory, OrganizationFactory, UserFactory
 
 
@@ -77,7 +77,7 @@ def test_sync_issues_unknown_kind_shows_every_issue(admin_client, acme_issues):
 def test_sync_issues_disappear_once_team_exists(
     admin_client, organization, acme_issues
 ):
-    services.team_create(organization=organization, name="sales ops", actor=None)
+    team_create(organization=organization, name="sales ops", actor=None)
     links_resolve(organization=organization)
 
     response = admin_client.get(url(), {"kind": "team"})

@@ -5,9 +5,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from progression import services
 from progression.management.commands.seed_demo import DEMO_ADMIN, DEMO_SLUG
 from progression.models import Organization, Position, Team, User
+from progression.services.people import user_archive
 from tests.factories import (
     OrganizationFactory,
     PositionFactory,
@@ -128,7 +128,7 @@ def test_export_people_prints_every_field(organization, other_organization):
         position=position,
         manager=manager,
     )
-    services.user_archive(user=person, reason="Left", actor=None)
+    user_archive(user=person, reason="Left", actor=None)
     UserFactory(organization=other_organization, email="outsider@globex.example")
 
     rows = list(csv.DictReader(io.StringIO(_run("export_people", "acme"))))

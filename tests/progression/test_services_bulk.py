@@ -1,8 +1,13 @@
 """The set-based user services: same rules as the single forms, one audit each."""
 
-from progression import services
 from progression.errors import ConflictError, ValidationFailedError
 from progression.models import AuditEvent, User
+from progression.services.bulk import (
+    users_archive_bulk,
+    users_create_bulk,
+    users_reactivate_bulk,
+    users_update_bulk,
+)
 from tests.factories import AdminFactory, UserFactory
 
 
@@ -12,7 +17,7 @@ def test_users_create_bulk_creates_with_one_audit_event_each(organization):
         {"email": "grace@acme.example", "first_name": "Grace", "last_name": "H"},
     ]
 
-    results = services.users_create_bulk(
+    results = users_create_bulk(
         organization=organization,
         people=people,
         source=User.Source.DIRECTORY,
@@ -46,7 +51,7 @@ def test_users_create_bulk_refuses_taken_invalid_and_repeated_emails(
         {"email": "new@acme.example"},
     ]
 
-    results = services.users_create_bulk(organization=organization, people=people)
+    results = users_create_bulk(organization=organization, people=people)
 
     assert isinstance(results[0], ConflictError)
     assert isinstance(results[1], ValidationFailedError)
@@ -60,7 +65,7 @@ def test_users_update_bulk_writes_only_differences(organization):
     ada = UserFactory(organization=organization, email="ada@acme.example")
     grace = UserFactory(organization=organization, first_name="Grace")
 
-    results = services.users_update_bulk(
+    results = users_update_bulk(
         changes=[
             (ada, {"email": "ada.l@acme.example", "first_name": ada.first_name}),
             (grace, {"first_name": "Grace"}),
@@ -83,7 +88,7 @@ def test_users_update_bulk_refuses_an_email_someone_else_holds(organization):
     ada = UserFactory(organization=organization, email="ada@acme.example")
     UserFactory(organization=organization, email="grace@acme.example")
 
-    (result,) = services.users_update_bulk(
+    (result,) = users_update_bulk(
         changes=[(ada, {"email": "Grace@acme.example"})], actor="operator"
     )
 
@@ -96,13 +101,11 @@ def test_users_update_bulk_refuses_an_email_someone_else_holds(organization):
 def test_users_archive_bulk_then_reactivate_bulk(organization):
     ada, grace = UserFactory.create_batch(2, organization=organization)
 
-    services.users_archive_bulk(
+    users_archive_bulk(
         archives=[(ada, "Gone."), (grace, "Gone too.")], actor="operator"
     )
-    archived_again = services.users_archive_bulk(
-        archives=[(ada, "Gone.")], actor="operator"
-    )
-    services.users_reactivate_bulk(users=[ada], actor="operator")
+    archived_again = users_archive_bulk(archives=[(ada, "Gone.")], actor="operator")
+    users_reactivate_bulk(users=[ada], actor="operator")
 
     ada.refresh_from_db()
     grace.refresh_from_db()
@@ -121,7 +124,7 @@ def test_users_archive_bulk_keeps_the_last_admin(organization):
     admin = AdminFactory(organization=organization)
     member = UserFactory(organization=organization)
 
-    results = services.users_archive_bulk(
+    results = users_archive_bulk(
         archives=[(admin, "x"), (member, "x")], actor="operator"
     )
 

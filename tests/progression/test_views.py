@@ -3,10 +3,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from progression import services
 from progression import signin as signin_registry
 from progression.access import ADMINS_ONLY
 from progression.models import AuditEvent, Position, Team, User
+from progression.services.messages import EMAIL_TAKEN, TEAM_NAME_TAKEN
+from progression.services.people import user_archive
+from progression.services.teams import team_create
 from progression.views.people import MANAGER_NOT_FOUND
 from progression.views.signin import SIGNIN_FAILED, SSO_REQUIRED
 from tests.factories import (
@@ -81,7 +83,7 @@ def test_signin_password_wrong_password_refused(client, admin):
 
 def test_signin_password_archived_person_refused(client, organization, admin):
     person = UserFactory(organization=organization)
-    services.user_archive(user=person, reason="Left", actor=admin)
+    user_archive(user=person, reason="Left", actor=admin)
 
     response = client.post(
         reverse("signin-password"), {"email": person.email, "password": PASSWORD}
@@ -103,7 +105,7 @@ def test_signin_password_next_to_other_site_ignored(client, admin):
 def test_session_of_archived_person_stops_working(client, organization, admin):
     person = UserFactory(organization=organization)
     client.force_login(person)
-    services.user_archive(user=person, reason="Left", actor=admin)
+    user_archive(user=person, reason="Left", actor=admin)
 
     response = client.get("/")
 
@@ -133,7 +135,7 @@ def test_people_filters_by_status_and_team(admin_client, organization, admin):
     team = TeamFactory(organization=organization)
     in_team = UserFactory(organization=organization, team=team)
     archived = UserFactory(organization=organization, team=team)
-    services.user_archive(user=archived, reason="", actor=admin)
+    user_archive(user=archived, reason="", actor=admin)
 
     active = admin_client.get(reverse("people"), {"team": team.pk})
     gone = admin_client.get(reverse("people"), {"team": team.pk, "status": "archived"})
@@ -278,7 +280,7 @@ def test_person_update_duplicate_email_refused(admin_client, member, admin):
 
     member.refresh_from_db()
     assert response.status_code == 400
-    assert services.EMAIL_TAKEN in response.context["form"].non_field_errors()
+    assert EMAIL_TAKEN in response.context["form"].non_field_errors()
     assert member.email == "member@acme.example"
 
 
@@ -318,7 +320,7 @@ def test_teams_create_and_duplicate_refused(admin_client, organization):
     response = admin_client.post(reverse("teams"), {"name": " sales "})
 
     assert response.status_code == 400
-    assert services.TEAM_NAME_TAKEN in response.context["form"].errors["name"]
+    assert TEAM_NAME_TAKEN in response.context["form"].errors["name"]
     assert Team.objects.filter(organization=organization).count() == 1
 
 
@@ -362,7 +364,7 @@ def test_team_delete(admin_client, organization):
 
 
 def test_audit_lists_own_organization_events(admin_client, organization, admin):
-    services.team_create(organization=organization, name="Sales", actor=admin)
+    team_create(organization=organization, name="Sales", actor=admin)
 
     response = admin_client.get(reverse("audit"))
 
@@ -372,7 +374,7 @@ def test_audit_lists_own_organization_events(admin_client, organization, admin):
 
 
 def test_audit_never_lists_other_organization(admin_client, other_organization):
-    services.team_create(organization=other_organization, name="Secret", actor=None)
+    team_create(organization=other_organization, name="Secret", actor=None)
 
     response = admin_client.get(reverse("audit"))
 

@@ -20,8 +20,8 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from billing.entitlements import entitlement
 from billing.models import Subscription
 from billing.services.subscriptions import subscription_set
-from progression import services as people
 from progression.models import AuditEvent, User
+from progression.services import people
 from sso import saml
 from sso.flows import _assertion_key
 from sso.models import Connection, Identity, LoginAttempt

@@ -1,8 +1,9 @@
 from django.db import transaction
 
-from progression import services
 from progression.management.base import OperatorCommand
 from progression.models import User
+from progression.services.organizations import organization_create
+from progression.services.people import user_create
 
 
 class Command(OperatorCommand):
@@ -21,10 +22,10 @@ class Command(OperatorCommand):
 
     def run(self, *, name, admin_email, admin_password, slug, domains, **options):
         with transaction.atomic():
-            organization = services.organization_create(
+            organization = organization_create(
                 name=name, slug=slug, domains=domains, actor="operator"
             )
-            admin = services.user_create(
+            admin = user_create(
                 organization=organization,
                 email=admin_email,
                 role=User.Role.ADMIN,

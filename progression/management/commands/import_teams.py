@@ -4,9 +4,9 @@ from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models.functions import Lower, Trim
 
-from progression import services
 from progression.management.base import OperatorCommand
 from progression.models import Position, Team
+from progression.services.teams import position_create, team_create
 
 MAX_ROWS = 10_000
 
@@ -39,7 +39,7 @@ class Command(OperatorCommand):
             for team_name, position_name in rows:
                 team = teams.get(team_name.lower())
                 if team is None:
-                    team = services.team_create(
+                    team = team_create(
                         organization=organization, name=team_name, actor="operator"
                     )
                     teams[team_name.lower()] = team
@@ -48,9 +48,7 @@ class Command(OperatorCommand):
                     continue
                 if (team.pk, position_name.lower()) in positions:
                     continue
-                services.position_create(
-                    team=team, name=position_name, actor="operator"
-                )
+                position_create(team=team, name=position_name, actor="operator")
                 positions.add((team.pk, position_name.lower()))
                 created_positions.append(f"{team.name} / {position_name}")
 

@@ -2,9 +2,11 @@ import random
 
 from django.db import transaction
 
-from progression import services
 from progression.management.base import OperatorCommand
 from progression.models import Organization, User
+from progression.services.organizations import organization_create
+from progression.services.people import user_create
+from progression.services.teams import position_create, team_create
 
 DEMO_SLUG = "acme"
 DEMO_ADMIN = "admin@acme.example"
@@ -63,10 +65,10 @@ class Command(OperatorCommand):
         rng = random.Random(7)  # noqa: S311 - repeatable demo data, not secrets
 
         with transaction.atomic():
-            organization = services.organization_create(
+            organization = organization_create(
                 name="Acme Robotics", slug=DEMO_SLUG, domains=["acme.example"]
             )
-            services.user_create(
+            user_create(
                 organization=organization,
                 email=DEMO_ADMIN,
                 first_name="Avery",
@@ -76,17 +78,17 @@ class Command(OperatorCommand):
                 actor="operator",
             )
             for team_name, position_names in TEAMS.items():
-                team = services.team_create(
+                team = team_create(
                     organization=organization, name=team_name, actor="operator"
                 )
                 positions = [
-                    services.position_create(team=team, name=name, actor="operator")
+                    position_create(team=team, name=name, actor="operator")
                     for name in position_names
                 ]
                 lead = None
                 for index in range(6):
                     first, last = rng.choice(FIRST), rng.choice(LAST)
-                    person = services.user_create(
+                    person = user_create(
                         organization=organization,
                         email=f"{first}.{last}.{team_name}{index}@acme.example".lower(),
                         first_name=first,
