@@ -209,7 +209,7 @@ class FakeProvider:
         from billing.services.subscriptions import subscription_set
         from directory.models import Directory
         from directory.sync import pull_directory_create
-        from progression import services
+        from progression.services.organizations import organization_create
 
         context = multiprocessing.get_context("fork")
         self.pipe, child = context.Pipe()
@@ -219,7 +219,7 @@ class FakeProvider:
         )
         self.process.start()
         hello = self.pipe.recv()
-        self.organization = services.organization_create(name=slug.title(), slug=slug)
+        self.organization = organization_create(name=slug.title(), slug=slug)
         subscription_set(
             organization=self.organization,
             plan="scale",

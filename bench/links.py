@@ -97,20 +97,21 @@ class Organisation:
 
     def __init__(self, *, label, slug, size, teams, rng):
         from directory.services import directory_create
-        from progression import services
+        from progression.services.organizations import organization_create
+        from progression.services.teams import position_create, team_create
 
         self.label, self.size, self.rng = label, size, rng
-        self.organization = services.organization_create(name=label, slug=slug)
+        self.organization = organization_create(name=label, slug=slug)
         # Teams and positions first: with no directory yet, nothing is queued.
         self.teams = {}
         for number in range(teams):
-            team = services.team_create(
+            team = team_create(
                 organization=self.organization, name=f"Team {number:03d}", actor=None
             )
             self.teams[team.name] = (
                 team.pk,
                 {
-                    name: services.position_create(team=team, name=name, actor=None).pk
+                    name: position_create(team=team, name=name, actor=None).pk
                     for name in POSITION_NAMES
                 },
             )

@@ -62,14 +62,14 @@ def sample_build(*, label, slug, size, teams, rng) -> Sample:
     """
     from django.db import connection
 
-    from progression import services
     from progression.models import User
+    from progression.services.organizations import organization_create
+    from progression.services.people import user_create
+    from progression.services.teams import position_create, team_create
 
     sample = Sample(label=label, size=size, domain=f"{slug}.example")
-    organization = services.organization_create(
-        name=label, slug=slug, domains=[sample.domain]
-    )
-    admin = services.user_create(
+    organization = organization_create(name=label, slug=slug, domains=[sample.domain])
+    admin = user_create(
         organization=organization,
         email=f"admin@{sample.domain}",
         first_name="Bench",
@@ -80,12 +80,12 @@ def sample_build(*, label, slug, size, teams, rng) -> Sample:
     sample.people.append(Person("Bench", "Admin", admin.email, None, True))
     positions = {}
     for number in range(teams):
-        team = services.team_create(
+        team = team_create(
             organization=organization, name=f"Team {number:03d}", actor=admin
         )
         sample.team_ids.append(team.pk)
         positions[team.pk] = [
-            services.position_create(team=team, name=name, actor=admin).pk
+            position_create(team=team, name=name, actor=admin).pk
             for name in POSITION_NAMES
         ]
 

@@ -109,15 +109,16 @@ def _database_drop(url: str) -> None:
 def arrange():
     """An entitled organisation, one active connection, one person."""
     from billing.services.subscriptions import subscription_set
-    from progression import services as people
     from progression.models import Organization
+    from progression.services.organizations import organization_create
+    from progression.services.people import user_create
     from sso.models import Connection
     from sso.services.connections import connection_activate, connection_create
     from sso.services.idp import connection_idp_set
     from tests.sso.builder import signing_key
 
     Organization.objects.filter(slug="bench-saml").delete()
-    organization = people.organization_create(
+    organization = organization_create(
         name="Bench SAML", slug="bench-saml", domains=["bench-saml.example"]
     )
     subscription_set(
@@ -127,7 +128,7 @@ def arrange():
         seats=50,
         actor="operator",
     )
-    people.user_create(organization=organization, email="ada@bench-saml.example")
+    user_create(organization=organization, email="ada@bench-saml.example")
     connection = connection_create(
         organization=organization, provider="okta-saml", actor="operator"
     )

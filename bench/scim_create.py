@@ -111,7 +111,7 @@ def prepare():
     from bench.bare_insert import TABLE_CREATE
     from billing.services.subscriptions import subscription_set
     from directory.services import directory_create
-    from progression.services import organization_create
+    from progression.services.organizations import organization_create
 
     with connection.cursor() as cursor:
         cursor.execute(TABLE_CREATE)

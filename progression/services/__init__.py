@@ -14,13 +14,5 @@ directly. The modules, by subject:
 - `sessions`: clearing expired sessions;
 - `messages`: the user-facing messages the services raise.
 
-Callers import each name from the module that defines it. The package also
-re-exports the four services that the benchmark scripts under `bench/` import
-from `progression.services`.
+Callers import each name from the module that defines it.
 """
-
-from progression.services.organizations import organization_create
-from progression.services.people import user_create
-from progression.services.teams import position_create, team_create
-
-__all__ = ["organization_create", "position_create", "team_create", "user_create"]
