@@ -6,7 +6,6 @@ looked up from the request body or the URL.
 
 import logging
 
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,8 +15,8 @@ from billing.models import BillingChange, BoltOnPurchase, Subscription
 from billing.services.bolt_on import bolt_on_purchase
 from billing.terms import human_date, state_at
 from progression.access import admin_required
-from progression.errors import ProgressionError
 from progression.models import User
+from progression.portal import carried_out
 
 logger = logging.getLogger(__name__)
 
@@ -54,15 +53,11 @@ def index(request):
 @require_POST
 def bolt_on_add(request):
     """Buy the bolt-on for the admin's own organisation."""
-    try:
-        purchase = bolt_on_purchase(
-            organization=request.user.organization, actor=request.user
-        )
-    except ProgressionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            BOLT_ON_ADDED.format(date=human_date(purchase.term_end)),
-        )
+    carried_out(
+        request,
+        lambda purchase: BOLT_ON_ADDED.format(date=human_date(purchase.term_end)),
+        bolt_on_purchase,
+        organization=request.user.organization,
+        actor=request.user,
+    )
     return redirect("billing:index")

@@ -25,6 +25,7 @@ from directory.models import (
 from progression.access import admin_required
 from progression.errors import ProgressionError
 from progression.models import User
+from progression.portal import carried_out
 
 TOKEN_ROTATED = "A new token is active; the previous one no longer works."  # noqa: S105
 DIRECTORY_DEACTIVATED = "The directory is deactivated; it refuses every request."
@@ -139,19 +140,16 @@ def state(request, pk):
     if directory.is_pull and wanted == Directory.State.ACTIVE:
         # Activation tests the connection (and for Google needs its groups).
         return views_sync.activate(request, pk)
-    try:
-        services.directory_state_set(
-            directory=directory, state=wanted, actor=request.user
-        )
-    except ProgressionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            DIRECTORY_ACTIVATED
-            if wanted == Directory.State.ACTIVE
-            else DIRECTORY_DEACTIVATED,
-        )
+    carried_out(
+        request,
+        DIRECTORY_ACTIVATED
+        if wanted == Directory.State.ACTIVE
+        else DIRECTORY_DEACTIVATED,
+        services.directory_state_set,
+        directory=directory,
+        state=wanted,
+        actor=request.user,
+    )
     return redirect("directory:detail", pk=directory.pk)
 
 

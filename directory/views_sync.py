@@ -22,6 +22,7 @@ from directory.tasks import sync_directory_task
 from progression.access import admin_required
 from progression.errors import ProgressionError
 from progression.models import User
+from progression.portal import carried_out
 
 CONNECTION_OK = "The connection works: the provider accepted the credentials."
 CREDENTIALS_SAVED = "Credentials saved. Test the connection before activating."
@@ -170,18 +171,21 @@ def _shown(value) -> str:
 def credentials(request, pk):
     directory = _directory(request, pk)
     try:
-        sync.pull_directory_credentials_set(
-            directory=directory,
-            credentials=_credentials_from(
-                request.POST, directory.provider, directory.credentials_data
-            ),
-            base_url=request.POST.get("base_url", ""),
-            actor=request.user,
+        credentials = _credentials_from(
+            request.POST, directory.provider, directory.credentials_data
         )
     except ProgressionError as exc:
         messages.error(request, exc.message)
-    else:
-        messages.success(request, CREDENTIALS_SAVED)
+        return redirect("directory:detail", pk=directory.pk)
+    carried_out(
+        request,
+        CREDENTIALS_SAVED,
+        sync.pull_directory_credentials_set,
+        directory=directory,
+        credentials=credentials,
+        base_url=request.POST.get("base_url", ""),
+        actor=request.user,
+    )
     return redirect("directory:detail", pk=directory.pk)
 
 
@@ -189,12 +193,7 @@ def credentials(request, pk):
 @require_POST
 def test(request, pk):
     directory = _directory(request, pk)
-    try:
-        sync.pull_directory_test(directory=directory)
-    except ProgressionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, CONNECTION_OK)
+    carried_out(request, CONNECTION_OK, sync.pull_directory_test, directory=directory)
     return redirect("directory:detail", pk=directory.pk)
 
 
@@ -259,18 +258,16 @@ def schedule(request, pk):
     except ValueError:
         messages.error(request, NUMBER_INVALID)
         return redirect("directory:detail", pk=directory.pk)
-    try:
-        sync.pull_directory_schedule_set(
-            directory=directory,
-            interval_minutes=numbers[0],
-            threshold_percent=numbers[1],
-            threshold_people=numbers[2],
-            actor=request.user,
-        )
-    except ProgressionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, SCHEDULE_SAVED)
+    carried_out(
+        request,
+        SCHEDULE_SAVED,
+        sync.pull_directory_schedule_set,
+        directory=directory,
+        interval_minutes=numbers[0],
+        threshold_percent=numbers[1],
+        threshold_people=numbers[2],
+        actor=request.user,
+    )
     return redirect("directory:detail", pk=directory.pk)
 
 

@@ -13,6 +13,7 @@ from progression.access import admin_required
 from progression.errors import ProgressionError
 from progression.forms import ArchiveForm, PersonForm
 from progression.models import Position, User
+from progression.portal import carried_out
 from progression.services.people import (
     user_archive,
     user_create,
@@ -152,13 +153,14 @@ def person_archive(request, pk):
     person = get_object_or_404(_people(request), pk=pk)
     form = ArchiveForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        user_archive(
-            user=person, reason=reason or "Archived by an admin", actor=request.user
-        )
-        messages.success(request, f"{person} was archived.")
-    except ProgressionError as exc:
-        messages.error(request, exc.message)
+    carried_out(
+        request,
+        f"{person} was archived.",
+        user_archive,
+        user=person,
+        reason=reason or "Archived by an admin",
+        actor=request.user,
+    )
     return redirect("person", pk=person.pk)
 
 

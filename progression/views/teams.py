@@ -9,6 +9,7 @@ from progression.access import admin_required
 from progression.errors import ProgressionError
 from progression.forms import NameForm
 from progression.models import Position, User
+from progression.portal import carried_out
 from progression.services import teams as team_services
 from progression.services.messages import NAME_REQUIRED
 from progression.views._common import _teams
@@ -116,13 +117,14 @@ def position(request, team_pk, pk):
     position = _position(request, team_pk, pk)
     form = NameForm(request.POST)
     if form.is_valid():
-        try:
-            team_services.position_rename(
-                position=position, name=form.cleaned_data["name"], actor=request.user
-            )
-            messages.success(request, "Position renamed.")
-        except ProgressionError as exc:
-            messages.error(request, exc.message)
+        carried_out(
+            request,
+            "Position renamed.",
+            team_services.position_rename,
+            position=position,
+            name=form.cleaned_data["name"],
+            actor=request.user,
+        )
     else:
         messages.error(request, NAME_REQUIRED)
     return redirect("team", pk=team_pk)

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from progression.access import admin_required
 from progression.errors import ProgressionError
+from progression.portal import carried_out
 from sso.forms import SettingsForm
 from sso.oidc import services as oidc_services
 from sso.providers import MAPPED_FIELDS
@@ -37,13 +38,13 @@ def connection_refresh(request, pk):
         else:
             messages.error(request, connection.metadata_error)
         return redirect("sso:connection", pk=connection.pk)
-    try:
-        idp_services.connection_metadata_fetch(
-            connection=connection, actor=request.user
-        )
-        messages.success(request, METADATA_REFRESHED)
-    except ProgressionError as exc:
-        messages.error(request, exc.message)
+    carried_out(
+        request,
+        METADATA_REFRESHED,
+        idp_services.connection_metadata_fetch,
+        connection=connection,
+        actor=request.user,
+    )
     return redirect("sso:connection", pk=connection.pk)
 
 
@@ -75,13 +76,13 @@ def connection_settings(request, pk):
 @require_POST
 def connection_activate(request, pk):
     connection = _connection(request, pk)
-    try:
-        connection_services.connection_activate(
-            connection=connection, actor=request.user
-        )
-        messages.success(request, ACTIVATED)
-    except ProgressionError as exc:
-        messages.error(request, exc.message)
+    carried_out(
+        request,
+        ACTIVATED,
+        connection_services.connection_activate,
+        connection=connection,
+        actor=request.user,
+    )
     return redirect("sso:connection", pk=connection.pk)
 
 

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from progression.access import admin_required
 from progression.errors import ProgressionError
+from progression.portal import carried_out
 from sso.forms import CertificateForm, ManualIdpForm, MetadataForm
 from sso.models import Connection
 from sso.services import certificates as certificate_services
@@ -89,13 +90,13 @@ def certificate_add(request, pk):
 def certificate_remove(request, pk, cert_pk):
     connection = _connection(request, pk, protocol=Connection.Protocol.SAML)
     certificate = get_object_or_404(connection.certificates, pk=cert_pk)
-    try:
-        certificate_services.certificate_remove(
-            certificate=certificate, actor=request.user
-        )
-        messages.success(request, CERTIFICATE_REMOVED)
-    except ProgressionError as exc:
-        messages.error(request, exc.message)
+    carried_out(
+        request,
+        CERTIFICATE_REMOVED,
+        certificate_services.certificate_remove,
+        certificate=certificate,
+        actor=request.user,
+    )
     return redirect("sso:connection", pk=connection.pk)
 
 
