@@ -4,7 +4,7 @@ name."""
 
 import uuid
 
-from directory.scim.documents import project
+from directory.scim.documents.projection import project
 from directory.scim.errors import NOT_FOUND, ScimError
 from directory.scim.handlers.context import Context
 from directory.scim.handlers.messages import (

@@ -18,7 +18,8 @@ from directory.models import (
     DirectoryUser,
 )
 from directory.scim import filters
-from directory.scim.documents import apply_patch, clean_resource
+from directory.scim.documents.cleaning import clean_resource
+from directory.scim.documents.patch import apply_patch
 from directory.scim.errors import NOT_FOUND, ScimError
 from directory.scim.handlers._common import (
     _list,
