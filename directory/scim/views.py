@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from billing.entitlements import entitlement
 from directory.models import DirectoryRequest
-from directory.scim import handlers, v1
+from directory.scim import v1
 from directory.scim.auth import authenticate, authenticate_recent
 from directory.scim.errors import (
     BODY_NOT_OBJECT,
@@ -32,6 +32,8 @@ from directory.scim.errors import (
     ScimError,
     scim_error_from,
 )
+from directory.scim.handlers import groups, users
+from directory.scim.handlers.context import Context
 from directory.scim.schemas import (
     ERROR,
     LIST_RESPONSE,
@@ -49,20 +51,20 @@ logger = logging.getLogger(__name__)
 CONTENT_TYPE = "application/scim+json"
 
 _HANDLERS = {
-    ("Users", None, "GET"): lambda ctx, r, i, b: handlers.users_list(ctx, r.GET),
-    ("Users", None, "POST"): lambda ctx, r, i, b: handlers.user_create(ctx, b),
-    ("Users", ".search", "POST"): lambda ctx, r, i, b: handlers.users_search(ctx, b),
-    ("Users", "id", "GET"): lambda ctx, r, i, b: handlers.user_get(ctx, i),
-    ("Users", "id", "PUT"): lambda ctx, r, i, b: handlers.user_replace(ctx, i, b),
-    ("Users", "id", "PATCH"): lambda ctx, r, i, b: handlers.user_patch(ctx, i, b),
-    ("Users", "id", "DELETE"): lambda ctx, r, i, b: handlers.user_delete(ctx, i),
-    ("Groups", None, "GET"): lambda ctx, r, i, b: handlers.groups_list(ctx, r.GET),
-    ("Groups", None, "POST"): lambda ctx, r, i, b: handlers.group_create(ctx, b),
-    ("Groups", ".search", "POST"): lambda ctx, r, i, b: handlers.groups_search(ctx, b),
-    ("Groups", "id", "GET"): lambda ctx, r, i, b: handlers.group_get(ctx, i),
-    ("Groups", "id", "PUT"): lambda ctx, r, i, b: handlers.group_replace(ctx, i, b),
-    ("Groups", "id", "PATCH"): lambda ctx, r, i, b: handlers.group_patch(ctx, i, b),
-    ("Groups", "id", "DELETE"): lambda ctx, r, i, b: handlers.group_delete(ctx, i),
+    ("Users", None, "GET"): lambda ctx, r, i, b: users.users_list(ctx, r.GET),
+    ("Users", None, "POST"): lambda ctx, r, i, b: users.user_create(ctx, b),
+    ("Users", ".search", "POST"): lambda ctx, r, i, b: users.users_search(ctx, b),
+    ("Users", "id", "GET"): lambda ctx, r, i, b: users.user_get(ctx, i),
+    ("Users", "id", "PUT"): lambda ctx, r, i, b: users.user_replace(ctx, i, b),
+    ("Users", "id", "PATCH"): lambda ctx, r, i, b: users.user_patch(ctx, i, b),
+    ("Users", "id", "DELETE"): lambda ctx, r, i, b: users.user_delete(ctx, i),
+    ("Groups", None, "GET"): lambda ctx, r, i, b: groups.groups_list(ctx, r.GET),
+    ("Groups", None, "POST"): lambda ctx, r, i, b: groups.group_create(ctx, b),
+    ("Groups", ".search", "POST"): lambda ctx, r, i, b: groups.groups_search(ctx, b),
+    ("Groups", "id", "GET"): lambda ctx, r, i, b: groups.group_get(ctx, i),
+    ("Groups", "id", "PUT"): lambda ctx, r, i, b: groups.group_replace(ctx, i, b),
+    ("Groups", "id", "PATCH"): lambda ctx, r, i, b: groups.group_patch(ctx, i, b),
+    ("Groups", "id", "DELETE"): lambda ctx, r, i, b: groups.group_delete(ctx, i),
 }
 
 
@@ -261,7 +263,7 @@ def _route(request, version, directory, check, kind, scim_id, action, log):
         elif request.method in {"POST", "PUT"}:
             body = v1.request_to_v2(body, kind)
     entry, started = log
-    ctx = handlers.Context(
+    ctx = Context(
         directory=directory,
         base_url=base_url,
         attributes=request.GET.get("attributes"),
@@ -275,9 +277,9 @@ def _route(request, version, directory, check, kind, scim_id, action, log):
         ),
     )
     if version == "v1" and request.method == "PATCH" and not body["Operations"]:
-        status, payload = (
-            handlers.user_get if kind == "Users" else handlers.group_get
-        )(ctx, scim_id)
+        status, payload = (users.user_get if kind == "Users" else groups.group_get)(
+            ctx, scim_id
+        )
     else:
         status, payload = handler(ctx, request, scim_id, body)
     headers = {}

@@ -1,7 +1,7 @@
 from billing.services.subscriptions import subscription_set
 from directory.models import DirectoryGroup, DirectoryMembership, DirectoryUser
 from directory.provisioning import REASON_OUT_OF_SCOPE
-from directory.scim.handlers import GROUP_NAME_TAKEN
+from directory.scim.handlers.messages import GROUP_NAME_TAKEN
 from directory.services import directory_create, directory_scope_set
 from progression.models import User
 from tests.directory.conftest import ScimClient, user_body

@@ -1,16 +1,26 @@
-"""SCIM resources as stored documents: cleaning, PATCH, projection.
+"""A PatchOp's operations applied to a copy of a stored document.
 
-A resource is kept as the document the IdP last described (canonical
-attribute names, booleans as booleans, no password, id or meta). PATCH
-operations are applied to a copy of that document and the result is validated
-and stored as a whole, so every PATCH is atomic and every form of it (pathless
-with dotted keys, value filters, enterprise-extension paths) goes through one
-code path.
+Each operation's path is parsed against the resource's schemas and each value
+cleaned as a POST's would be; a path naming a read-only attribute is
+refused.
 """
 
 import copy
 from typing import Any
 
+from directory.scim.documents._common import (
+    _clean_value,
+    _one_primary,
+    clean_attribute,
+)
+from directory.scim.documents.messages import (
+    INVALID_VALUE,
+    NO_MATCH,
+    NO_TARGET,
+    OPERATION_INVALID,
+    OPERATIONS_REQUIRED,
+    READ_ONLY_ATTRIBUTE,
+)
 from directory.scim.errors import ScimError
 from directory.scim.paths import (
     Path,
@@ -19,143 +29,7 @@ from directory.scim.paths import (
     simple_equality,
     split_urn,
 )
-from directory.scim.schemas import READ_ONLY, Attribute, Schema
-
-INVALID_VALUE = "The value for {name!r} is not valid."
-NO_TARGET = "A remove operation needs a path."
-OPERATION_INVALID = "Each operation needs an op of add, remove or replace."
-OPERATIONS_REQUIRED = "A PATCH request needs a list of Operations."
-READ_ONLY_ATTRIBUTE = "The attribute {name!r} cannot be changed."
-NO_MATCH = "No value matches the path {path!r}."
-
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
-
-
-def coerce_boolean(value: Any, name: str) -> bool:
-    """Read a boolean from a real boolean or a string in any case ("False")."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ScimError(400, INVALID_VALUE.format(name=name), "invalidValue")
-
-
-def _clean_value(attribute: Attribute, value: Any) -> Any:
-    if value is None:
-        return None
-    if attribute.type == "boolean":
-        return coerce_boolean(value, attribute.name)
-    if attribute.type == "complex":
-        if isinstance(value, str | int) and attribute.sub("value") is not None:
-            # Entra sends the enterprise manager as the bare id of the manager.
-            value = {"value": str(value)}
-        if not isinstance(value, dict):
-            raise ScimError(
-                400, INVALID_VALUE.format(name=attribute.name), "invalidValue"
-            )
-        cleaned = {}
-        for key, sub_value in value.items():
-            sub = attribute.sub(key)
-            if sub is None or sub.mutability == "readOnly":
-                continue
-            sub_value = _clean_value(sub, sub_value)
-            if sub_value is not None:
-                cleaned[sub.name] = sub_value
-        return cleaned
-    if isinstance(value, dict | list):
-        raise ScimError(400, INVALID_VALUE.format(name=attribute.name), "invalidValue")
-    if attribute.type in ("string", "reference", "dateTime"):
-        return str(value)
-    return value
-
-
-def clean_attribute(attribute: Attribute, value: Any) -> Any:
-    """Validate and canonicalise one attribute's value against its definition."""
-    if value is None:
-        return None
-    if attribute.multi_valued:
-        if isinstance(value, dict):
-            # OneLogin sends a single email as an object rather than a list.
-            value = [value]
-        if not isinstance(value, list):
-            if attribute.type == "complex":
-                raise ScimError(
-                    400, INVALID_VALUE.format(name=attribute.name), "invalidValue"
-                )
-            value = [value]
-        if attribute.type == "complex":
-            items = [_clean_value(attribute, item) for item in value]
-        else:
-            items = [
-                {"value": _clean_value(Attribute("value", attribute.type), v)}
-                for v in value
-            ]
-        return _one_primary([item for item in items if item])
-    return _clean_value(attribute, value)
-
-
-def _one_primary(items: list[dict]) -> list[dict]:
-    """Keep at most one primary item: the last one marked so wins."""
-    primaries = [i for i, item in enumerate(items) if item.get("primary") is True]
-    for index in primaries[:-1]:
-        items[index] = {**items[index], "primary": False}
-    return items
-
-
-def clean_resource(
-    data: dict, core: Schema, extensions: tuple[Schema, ...]
-) -> dict[str, Any]:
-    """Build the stored document from a POSTed or PUT resource.
-
-    Unknown attributes, read-only ones (id, meta, groups) and the password
-    are dropped; names are canonicalised; booleans coerced.
-    """
-    document: dict[str, Any] = {}
-    extension_ids = {s.id.lower(): s for s in extensions}
-    for key, value in data.items():
-        if key.lower() in extension_ids:
-            schema = extension_ids[key.lower()]
-            if not isinstance(value, dict):
-                raise ScimError(400, INVALID_VALUE.format(name=key), "invalidValue")
-            part = {}
-            for sub_key, sub_value in value.items():
-                attribute = schema.attribute(sub_key)
-                if attribute is None or attribute.mutability == "readOnly":
-                    continue
-                cleaned = clean_attribute(attribute, sub_value)
-                if cleaned not in (None, [], {}):
-                    part[attribute.name] = cleaned
-            if part:
-                document[schema.id] = part
-            continue
-        if key.lower().startswith("urn:"):
-            # A dotted URN key such as "urn:...:enterprise:2.0:User:department".
-            path = parse_path(key, core, extensions)
-            _set_simple(document, path, value)
-            continue
-        if key in READ_ONLY:
-            continue
-        attribute = core.attribute(key)
-        if attribute is None or attribute.mutability == "readOnly":
-            continue
-        if attribute.mutability == "writeOnly":
-            continue
-        cleaned = clean_attribute(attribute, value)
-        if cleaned not in (None, [], {}):
-            document[attribute.name] = cleaned
-    return document
-
-
-def _set_simple(document: dict, path: Path, value: Any) -> None:
-    container = document if path.uri is None else document.setdefault(path.uri, {})
-    if path.sub is None:
-        cleaned = clean_attribute(path.attribute, value)
-        if cleaned is not None:
-            container[path.key] = cleaned
-        return
-    parent = container.setdefault(path.key, {})
-    parent[path.sub.name] = _clean_value(path.sub, value)
+from directory.scim.schemas import READ_ONLY, Schema
 
 
 def apply_patch(
@@ -381,74 +255,3 @@ def _remove(container: dict, path: Path, value: Any) -> None:
             if item:
                 kept.append(item)
     container[path.key] = kept
-
-
-_META = Attribute("meta", "complex", mutability="readOnly")
-
-
-def _projection_paths(text: str | None, core, extensions) -> list[Path] | None:
-    if not text:
-        return None
-    paths = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if part.lower() == "meta":
-            paths.append(Path(None, _META, None, None))
-            continue
-        try:
-            paths.append(parse_path(part, core, extensions))
-        except ScimError:
-            # An attribute this server does not have selects nothing.
-            continue
-    return paths
-
-
-def project(
-    resource: dict,
-    *,
-    attributes: str | None,
-    excluded: str | None,
-    core: Schema,
-    extensions: tuple[Schema, ...],
-) -> dict:
-    """Apply `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5)."""
-    wanted = _projection_paths(attributes, core, extensions)
-    if wanted is not None:
-        out = {"schemas": resource["schemas"], "id": resource["id"]}
-        for path in wanted:
-            source = resource if path.uri is None else resource.get(path.uri, {})
-            if path.key not in source:
-                continue
-            target = out if path.uri is None else out.setdefault(path.uri, {})
-            if path.sub is None:
-                target[path.key] = source[path.key]
-            elif isinstance(source[path.key], list):
-                target[path.key] = [
-                    {path.sub.name: item[path.sub.name]}
-                    for item in source[path.key]
-                    if path.sub.name in item
-                ]
-            elif path.sub.name in source[path.key]:
-                target.setdefault(path.key, {})[path.sub.name] = source[path.key][
-                    path.sub.name
-                ]
-        return out
-    unwanted = _projection_paths(excluded, core, extensions) or []
-    if not unwanted:
-        # Nothing to take out: the resource is rendered as it is.
-        return resource
-    out = copy.deepcopy(resource)
-    for path in unwanted:
-        target = out if path.uri is None else out.get(path.uri, {})
-        if path.key not in target or path.key in {"id", "schemas"}:
-            continue
-        if path.sub is None:
-            target.pop(path.key)
-        elif isinstance(target[path.key], list):
-            for item in target[path.key]:
-                item.pop(path.sub.name, None)
-        else:
-            target[path.key].pop(path.sub.name, None)
-    return out
