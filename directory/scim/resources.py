@@ -4,7 +4,7 @@ from typing import Any
 
 from directory.models import DirectoryGroup, DirectoryUser
 from directory.provisioning import Record
-from directory.scim.documents._common import coerce_boolean
+from directory.scim.documents.values import coerce_boolean
 from directory.scim.schemas import ENTERPRISE, GROUP, USER
 
 

@@ -11,6 +11,8 @@ code path. The modules, by subject:
 - `patch`: a PatchOp's operations applied to a copy of a document;
 - `projection`: `attributes` and `excludedAttributes` applied to a rendered
   resource;
+- `values`: one attribute's value checked against its definition, which
+  cleaning and PATCH share;
 - `messages`: the error details these answer with.
 
 Callers import each name from the module that defines it.

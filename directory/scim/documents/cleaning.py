@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from directory.scim.documents._common import _clean_value, clean_attribute
 from directory.scim.documents.messages import INVALID_VALUE
+from directory.scim.documents.values import clean_attribute, clean_value
 from directory.scim.errors import ScimError
 from directory.scim.paths import Path, parse_path
 from directory.scim.schemas import READ_ONLY, Schema
@@ -61,4 +61,4 @@ def _set_simple(document: dict, path: Path, value: Any) -> None:
             container[path.key] = cleaned
         return
     parent = container.setdefault(path.key, {})
-    parent[path.sub.name] = _clean_value(path.sub, value)
+    parent[path.sub.name] = clean_value(path.sub, value)

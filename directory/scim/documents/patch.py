@@ -8,11 +8,6 @@ refused.
 import copy
 from typing import Any
 
-from directory.scim.documents._common import (
-    _clean_value,
-    _one_primary,
-    clean_attribute,
-)
 from directory.scim.documents.messages import (
     INVALID_VALUE,
     NO_MATCH,
@@ -20,6 +15,11 @@ from directory.scim.documents.messages import (
     OPERATION_INVALID,
     OPERATIONS_REQUIRED,
     READ_ONLY_ATTRIBUTE,
+)
+from directory.scim.documents.values import (
+    clean_attribute,
+    clean_value,
+    one_primary,
 )
 from directory.scim.errors import ScimError
 from directory.scim.paths import (
@@ -123,7 +123,7 @@ def _apply(document: dict, op: str, path: Path, value: Any, text: str) -> None:
     elif path.filter is not None:
         _apply_filtered(container, op, path, value, text)
     elif path.sub is not None:
-        cleaned = _clean_value(path.sub, value)
+        cleaned = clean_value(path.sub, value)
         if attribute.multi_valued:
             items = container.get(path.key) or [{}]
             for item in items:
@@ -204,18 +204,18 @@ def _apply_filtered(container, op, path: Path, value, text) -> None:
         sub = path.attribute.sub(sub_name)
         if sub is None:
             raise ScimError(400, NO_MATCH.format(path=text), "noTarget")
-        items.append({sub.name: _clean_value(sub, sub_value)})
+        items.append({sub.name: clean_value(sub, sub_value)})
         matched = [len(items) - 1]
     for index in matched:
         if path.sub is not None:
-            items[index][path.sub.name] = _clean_value(path.sub, value)
+            items[index][path.sub.name] = clean_value(path.sub, value)
         else:
-            cleaned = _clean_value(path.attribute, value)
+            cleaned = clean_value(path.attribute, value)
             if op == "replace":
                 items[index] = cleaned
             else:
                 items[index].update(cleaned)
-    container[path.key] = _one_primary(items)
+    container[path.key] = one_primary(items)
 
 
 def _remove(container: dict, path: Path, value: Any) -> None:

@@ -1,6 +1,6 @@
-"""What cleaning a resource and applying PATCH share: one attribute's value
-validated and canonicalised against its definition, booleans read from
-strings, and at most one primary item in a multi-valued attribute."""
+"""Attribute values, as cleaning a resource and applying PATCH both need them:
+one value validated and canonicalised against its definition, booleans read
+from strings, and at most one primary item in a multi-valued attribute."""
 
 from typing import Any
 
@@ -21,7 +21,7 @@ def coerce_boolean(value: Any, name: str) -> bool:
     raise ScimError(400, INVALID_VALUE.format(name=name), "invalidValue")
 
 
-def _clean_value(attribute: Attribute, value: Any) -> Any:
+def clean_value(attribute: Attribute, value: Any) -> Any:
     if value is None:
         return None
     if attribute.type == "boolean":
@@ -39,7 +39,7 @@ def _clean_value(attribute: Attribute, value: Any) -> Any:
             sub = attribute.sub(key)
             if sub is None or sub.mutability == "readOnly":
                 continue
-            sub_value = _clean_value(sub, sub_value)
+            sub_value = clean_value(sub, sub_value)
             if sub_value is not None:
                 cleaned[sub.name] = sub_value
         return cleaned
@@ -65,17 +65,17 @@ def clean_attribute(attribute: Attribute, value: Any) -> Any:
                 )
             value = [value]
         if attribute.type == "complex":
-            items = [_clean_value(attribute, item) for item in value]
+            items = [clean_value(attribute, item) for item in value]
         else:
             items = [
-                {"value": _clean_value(Attribute("value", attribute.type), v)}
+                {"value": clean_value(Attribute("value", attribute.type), v)}
                 for v in value
             ]
-        return _one_primary([item for item in items if item])
-    return _clean_value(attribute, value)
+        return one_primary([item for item in items if item])
+    return clean_value(attribute, value)
 
 
-def _one_primary(items: list[dict]) -> list[dict]:
+def one_primary(items: list[dict]) -> list[dict]:
     """Keep at most one primary item: the last one marked so wins."""
     primaries = [i for i, item in enumerate(items) if item.get("primary") is True]
     for index in primaries[:-1]:
