@@ -80,7 +80,7 @@ def _user_document(body: dict) -> dict:
 def user_create(ctx: Context, body: dict) -> tuple[int, dict]:
     # TODO(#5): bench/scim_create.py measures a create at about 0.5 of the
     # bare insert view on this two-core machine, under the 0.6 target; plain
-    # django-scim2 measures 0.35-0.38 there (bench/scim_plain.py) where the
+    # django-scim2 measures 0.35-0.41 there (bench/scim_plain.py) where the
     # target assumes 0.45. A create is one prepared statement and one Redis
     # call; what remains is CPU spread thin: the four rows in PostgreSQL, and
     # in the worker the health check, the write, the Redis note and the
