@@ -5,7 +5,9 @@ organisation with a SCIM directory, then starts gunicorn and runs N concurrent
 clients for a fixed time against (a) `POST /scim/v2/<directory>/Users`, each
 creating a new person (request log and audit writes on), and (b) a bare
 Django view that inserts one row into the same database. It prints creates
-per second for both and their ratio.
+per second for both and their ratio, and what each cost per request in CPU:
+the gunicorn workers', PostgreSQL's, Redis's and the clients' (from /proc),
+which a busy machine disturbs less than it does the rates.
 
 Then it fills a second directory with 100,000 directory users and checks that
 `GET /Users?filter=userName eq "..."` makes the same number of SQL queries
@@ -22,6 +24,7 @@ Exits 1 when the ratio is under --target or the query counts differ.
 """
 
 import argparse
+import dataclasses
 import http.client
 import json
 import os
@@ -165,8 +168,56 @@ def gunicorn(
     raise SystemExit("gunicorn did not start")
 
 
-def load(port, path, headers, body_for, clients, seconds):
-    """Run `clients` keep-alive connections for `seconds`; return successes/s."""
+@dataclasses.dataclass
+class Side:
+    """One side of one round: its rate, its failures, and what it cost."""
+
+    per_second: float
+    errors: int
+    requests: int
+    # CPU seconds spent meanwhile, by kind of process (see `cpu_seconds`).
+    cpu: dict[str, float]
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(server_pid: int | None) -> dict[str, float]:
+    """CPU time used so far by the gunicorn workers (children of `server_pid`),
+    PostgreSQL's processes, Redis and this process (the clients), from /proc.
+
+    PostgreSQL's figure counts every database on the server, so other work
+    on it shows there too. Empty where there is no /proc.
+    """
+    totals = dict.fromkeys(("worker", "postgres", "redis", "client"), 0.0)
+    proc = Path("/proc")
+    if server_pid is None or not proc.is_dir():
+        return {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, _, rest = stat.partition(" (")[2].rpartition(") ")
+        fields = rest.split()
+        parent, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+        if parent == server_pid:
+            totals["worker"] += used
+        elif int(entry.name) == os.getpid():
+            totals["client"] += used
+        elif name.startswith("postgres"):
+            totals["postgres"] += used
+        elif name.startswith("redis"):
+            totals["redis"] += used
+    return totals
+
+
+def load(port, path, headers, body_for, clients, seconds, server_pid=None) -> Side:
+    """Run `clients` clients, each posting one request after another, for
+    `seconds`. (gunicorn's sync workers close each connection after its
+    answer; each request opens a new one, on both sides alike.)"""
     counts = [0] * clients
     errors = [0] * clients
     deadline = time.monotonic() + seconds
@@ -183,20 +234,28 @@ def load(port, path, headers, body_for, clients, seconds):
                 errors[index] += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    before = cpu_seconds(server_pid)
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    return sum(counts) / elapsed, sum(errors)
+    after = cpu_seconds(server_pid)
+    return Side(
+        per_second=sum(counts) / elapsed,
+        errors=sum(errors),
+        requests=sum(counts),
+        cpu={kind: after[kind] - before[kind] for kind in after},
+    )
 
 
-def alternate(port, path, headers, clients, seconds, rounds):
+def alternate(port, path, headers, clients, seconds, rounds, server_pid=None):
     """Warm both paths, then alternate the bare view and `path` for `rounds`.
 
-    Returns one ((bare /s, bare errors), (measured /s, measured errors)) pair
-    per round, each side run for `seconds / rounds` seconds.
+    Returns one (bare, measured) pair of `Side` per round, each side run for
+    `seconds / rounds` seconds; with `server_pid` (gunicorn's master), each
+    side also says what CPU it cost.
     """
     # Warm both paths before measuring.
     load(port, path, headers, user_body, 2, 1)
@@ -214,8 +273,17 @@ def alternate(port, path, headers, clients, seconds, rounds):
                     lambda: "x",
                     clients,
                     seconds / rounds,
+                    server_pid,
                 ),
-                load(port, path, headers, user_body, clients, seconds / rounds),
+                load(
+                    port,
+                    path,
+                    headers,
+                    user_body,
+                    clients,
+                    seconds / rounds,
+                    server_pid,
+                ),
             )
         )
     return results
@@ -223,13 +291,27 @@ def alternate(port, path, headers, clients, seconds, rounds):
 
 def summarise(rounds):
     """Mean rates of both sides, their ratio, per-round ratios, error totals."""
-    bare = sum(b for (b, _), _ in rounds) / len(rounds)
-    measured = sum(c for _, (c, _) in rounds) / len(rounds)
-    bare_errors = sum(e for (_, e), _ in rounds)
-    measured_errors = sum(e for _, (_, e) in rounds)
-    round_ratios = [round(c / b, 3) if b else 0.0 for (b, _), (c, _) in rounds]
+    bare = sum(b.per_second for b, _ in rounds) / len(rounds)
+    measured = sum(m.per_second for _, m in rounds) / len(rounds)
+    bare_errors = sum(b.errors for b, _ in rounds)
+    measured_errors = sum(m.errors for _, m in rounds)
+    round_ratios = [
+        round(m.per_second / b.per_second, 3) if b.per_second else 0.0
+        for b, m in rounds
+    ]
     ratio = measured / bare if bare else 0.0
     return bare, measured, ratio, round_ratios, bare_errors, measured_errors
+
+
+def cpu_per_request(sides: list[Side]) -> dict[str, float]:
+    """CPU milliseconds per answered request over `sides`, by kind of process."""
+    requests = sum(side.requests for side in sides)
+    kinds = {kind for side in sides for kind in side.cpu}
+    return {
+        kind: round(1000 * sum(side.cpu.get(kind, 0.0) for side in sides) / requests, 3)
+        for kind in sorted(kinds)
+        if requests
+    }
 
 
 def user_body():
@@ -325,6 +407,7 @@ def main(argv=None):
             args.clients,
             args.seconds,
             args.rounds,
+            server.pid,
         )
     finally:
         server.terminate()
@@ -342,6 +425,10 @@ def main(argv=None):
         "round_ratios": round_ratios,
         "target": args.target,
         "errors": {"bare": bare_errors, "scim": scim_errors},
+        "cpu_ms_per_request": {
+            "bare": cpu_per_request([b for b, _ in rounds]),
+            "scim": cpu_per_request([m for _, m in rounds]),
+        },
         "filter_queries": counts,
     }
     constant = counts["small"]["queries"] == counts["big"]["queries"]
@@ -359,6 +446,12 @@ def main(argv=None):
             f"rounds               {' '.join(f'{r:.2f}' for r in round_ratios)}\n"
             f"errors               bare {bare_errors}, scim {scim_errors}"
         )
+        for side, cpu in report["cpu_ms_per_request"].items():
+            print(
+                f"CPU ms per request, {side:<5}"
+                + "".join(f"  {kind} {ms:.3f}" for kind, ms in cpu.items())
+                + f"  (all {sum(cpu.values()):.3f})"
+            )
         for row in counts.values():
             print(
                 f"GET /Users?filter=userName eq, {row['users']:>7} users: "

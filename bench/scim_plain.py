@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from bench.scim_create import (  # noqa: E402
     _server_dsn,
     alternate,
+    cpu_per_request,
     gunicorn,
     load_arguments,
     recreate_database,
@@ -124,6 +125,7 @@ def main(argv=None):
             args.clients,
             args.seconds,
             args.rounds,
+            server.pid,
         )
     finally:
         server.terminate()
@@ -146,6 +148,10 @@ def main(argv=None):
         "round_ratios": round_ratios,
         "brief_ratio": BRIEF_RATIO,
         "errors": {"bare": bare_errors, "plain": plain_errors},
+        "cpu_ms_per_request": {
+            "bare": cpu_per_request([b for b, _ in rounds]),
+            "plain": cpu_per_request([m for _, m in rounds]),
+        },
         "users_created": created_users().count(),
         "users_without_scim_id": without_id,
     }
@@ -163,6 +169,12 @@ def main(argv=None):
             f"users created        {report['users_created']}, "
             f"{without_id} without scim_id"
         )
+        for side, cpu in report["cpu_ms_per_request"].items():
+            print(
+                f"CPU ms per request, {side:<5}"
+                + "".join(f"  {kind} {ms:.3f}" for kind, ms in cpu.items())
+                + f"  (all {sum(cpu.values()):.3f})"
+            )
     return 1 if bare_errors or plain_errors or without_id else 0
 
 
