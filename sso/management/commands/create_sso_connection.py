@@ -120,34 +120,23 @@ class Command(OperatorCommand):
                     slo_url=options["slo_url"],
                     certificates=certificates,
                 )
-            connection_settings_set(
-                connection=connection,
-                actor="operator",
+            self._settle(
+                connection,
+                options,
                 allow_idp_initiated=options["allow_idp_initiated"],
-                jit_provisioning=options["jit"],
             )
-            if options["activate"]:
-                connection_activate(
-                    connection=connection, actor="operator", skip_test=True
-                )
-
-        data = {
-            "id": connection.pk,
-            "organization": organization.slug,
-            "provider": provider,
-            "state": connection.state,
-            "acs_url": connection.acs_url,
-            "entity_id": connection.sp_entity_id,
-            "metadata_url": connection.sp_metadata_url,
-            "login_url": connection.login_url,
-            "idp_entity_id": connection.idp_entity_id,
-            "allow_idp_initiated": connection.allow_idp_initiated,
-        }
-        summary = "\n".join(
-            [f"Created SAML connection {connection.pk} ({connection.state})"]
-            + [f"  {key}: {data[key]}" for key in list(data)[4:]]
+        return self._report(
+            "SAML",
+            connection,
+            organization,
+            provider,
+            acs_url=connection.acs_url,
+            entity_id=connection.sp_entity_id,
+            metadata_url=connection.sp_metadata_url,
+            login_url=connection.login_url,
+            idp_entity_id=connection.idp_entity_id,
+            allow_idp_initiated=connection.allow_idp_initiated,
         )
-        return summary, data
 
     def _oidc(self, organization, provider, options):
         saml = [options[k] for k in ("metadata_file", "metadata_url", "entity_id")]
@@ -173,29 +162,43 @@ class Command(OperatorCommand):
                 hosted_domains=options["hosted_domain"],
                 tenant_ids=options["tenant_id"],
             )
-            connection_settings_set(
-                connection=connection,
-                actor="operator",
-                jit_provisioning=options["jit"],
-            )
-            if options["activate"]:
-                connection_activate(
-                    connection=connection, actor="operator", skip_test=True
-                )
+            self._settle(connection, options)
+        return self._report(
+            "OIDC",
+            connection,
+            organization,
+            provider,
+            redirect_uri=connection.redirect_uri,
+            login_url=connection.login_url,
+            issuer=connection.issuer,
+            client_id=connection.client_id,
+        )
 
+    @staticmethod
+    def _settle(connection, options, **settings):
+        """The settings both protocols take, then activation when asked for."""
+        connection_settings_set(
+            connection=connection,
+            actor="operator",
+            jit_provisioning=options["jit"],
+            **settings,
+        )
+        if options["activate"]:
+            connection_activate(connection=connection, actor="operator", skip_test=True)
+
+    @staticmethod
+    def _report(protocol, connection, organization, provider, **details):
+        """A summary for people and the same values as data."""
         data = {
             "id": connection.pk,
             "organization": organization.slug,
             "provider": provider,
             "state": connection.state,
-            "redirect_uri": connection.redirect_uri,
-            "login_url": connection.login_url,
-            "issuer": connection.issuer,
-            "client_id": connection.client_id,
+            **details,
         }
         summary = "\n".join(
-            [f"Created OIDC connection {connection.pk} ({connection.state})"]
-            + [f"  {key}: {data[key]}" for key in list(data)[4:]]
+            [f"Created {protocol} connection {connection.pk} ({connection.state})"]
+            + [f"  {key}: {value}" for key, value in details.items()]
         )
         return summary, data
 
