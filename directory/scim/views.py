@@ -217,7 +217,10 @@ def _answer(request, version, directory, check, kind, scim_id, action, started):
     finally:
         if logged:
             _log_write(
-                entry, started, status, _summary(kind, request.method, request, body)
+                entry,
+                started,
+                status,
+                lambda: _summary(kind, request.method, request, body),
             )
     return response
 
@@ -230,11 +233,12 @@ def _log_entry(entry, started, summary, status: int) -> DirectoryRequest:
     return entry
 
 
-def _log_write(entry, started, status: int, summary: str) -> None:
+def _log_write(entry, started, status: int, summary) -> None:
+    """Write the request's log entry; `summary` makes its summary if needed."""
     # A create may have written the entry in its own statement, as the answer
     # it was about to give; only a later failure changes that answer.
     if entry.pk is None:
-        _log_entry(entry, started, summary, status).save(force_insert=True)
+        _log_entry(entry, started, summary(), status).save(force_insert=True)
     elif entry.status != status:
         entry.status = status
         entry.save(update_fields=["status"])
