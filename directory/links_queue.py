@@ -20,7 +20,7 @@ import sys
 import threading
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from directory.links import (
     LINKS_BUSY,
@@ -29,6 +29,7 @@ from directory.links import (
     links_lock,
     links_resolve,
 )
+from directory.links_statements import unmatched_now_named
 from directory.models import Directory
 from progression.models import Organization
 
@@ -293,12 +294,18 @@ def links_forget(*, organization_id: int) -> None:
 
 
 def links_sweep() -> int:
-    """Queue a run for every organisation with pending changes; returns how many.
+    """Queue a run for every organisation with pending changes, or with people
+    whose unmatched manager is now someone; returns how many.
 
     Workers call this when they start, so changes claimed by a run that was cut
-    short are resolved without waiting for another change.
+    short are resolved without waiting for another change, and the beat calls
+    it every few minutes.
     """
-    organization_ids = pending_store().organizations()
+    organization_ids = set(pending_store().organizations())
     for organization_id in organization_ids:
         links_request(organization_id=organization_id, user_ids=[], force=True)
-    return len(organization_ids)
+    with connection.cursor() as cursor:
+        named = unmatched_now_named(cursor)
+    for organization_id, user_ids in named.items():
+        links_request(organization_id=organization_id, user_ids=user_ids)
+    return len(organization_ids | set(named))

@@ -21,6 +21,7 @@ from django.db import connection
 from directory.models import Directory, DirectoryUser
 from directory.models_links import LinkIssue
 from progression.models import AuditEvent, Position, Team, User
+from progression.rows import ChainProbe
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,79 @@ def _scim_id_of(expression: str) -> str:
     return f"replace(lower({expression}), '-', '')"
 
 
+# A manager reference as it is compared with the names a person goes by:
+# without surrounding spaces, case or hyphens. An index on the directory
+# users' table serves this expression.
+_MANAGER_NAME = "replace(lower(trim(du.manager_ref)), '-', '')"
+
+
+def manager_named_probe(
+    *, directory_id: int, email: str, external_id: str
+) -> ChainProbe:
+    """A probe for anyone whose manager reference names a person being created.
+
+    The person will have `email`, and in `directory_id` the directory's own
+    id `external_id`; a reference names them as a run near them would find
+    it (see `_covered_near_create`). Their SCIM id is drawn at creation, so no
+    earlier reference can hold it.
+
+    The references are looked up by the index on their normalised form alone,
+    fenced off from the rest of the query, so that the plan PostgreSQL keeps
+    for the prepared statement cannot turn into a scan of a directory's
+    users as they grow. An email is no one else's anywhere, so a reference
+    to it from another organisation (which a run would never link) is not
+    ruled out here; it costs one needless run.
+    """
+    return ChainProbe(
+        "named_as_manager",
+        f"WITH refs AS MATERIALIZED ("
+        f"SELECT du.directory_id, {_MANAGER_NAME} AS name "
+        f"FROM {DIRECTORY_USERS} du "
+        f"WHERE du.manager_ref <> '' AND du.user_id IS NOT NULL "
+        f"AND {_MANAGER_NAME} = ANY (ARRAY["
+        f"replace(lower(%s), '-', ''), replace(lower(%s), '-', '')])) "
+        f"SELECT 1 FROM refs "
+        f"WHERE refs.name = replace(lower(%s), '-', '') OR refs.directory_id = %s "
+        f"LIMIT 1",
+        (email, external_id or None, email, directory_id),
+    )
+
+
+def unmatched_now_named(cursor) -> dict[int, list[int]]:
+    """People, by organisation, whose manager matched no one and now may.
+
+    An open "no person matches" issue whose reference is now the email of a
+    person of the organisation, or the own id of a live directory user of
+    the same directory. A run near the new person resolves these at once; this
+    finds any that a run missed because the person's statement and the run
+    crossed.
+    """
+    cursor.execute(
+        f"""
+        SELECT i.organization_id, i.user_id FROM {ISSUES} i
+        JOIN {DIRECTORY_USERS} q ON q.id = i.directory_user_id
+        WHERE i.kind = 'manager' AND i.code = 'manager_unmatched'
+          AND (
+            EXISTS (
+                SELECT 1 FROM {USERS} m
+                WHERE m.organization_id = i.organization_id
+                  AND lower(m.email) = lower(i.value)
+            )
+            OR EXISTS (
+                SELECT 1 FROM {DIRECTORY_USERS} du
+                WHERE du.directory_id = q.directory_id
+                  AND du.deleted_at IS NULL AND du.external_id = i.value
+            )
+          )
+        ORDER BY i.organization_id, i.user_id
+        """
+    )
+    named: dict[int, list[int]] = {}
+    for organization_id, user_id in cursor.fetchall():
+        named.setdefault(organization_id, []).append(user_id)
+    return named
+
+
 def _analyze(cursor, table: str) -> None:
     # Temporary tables get no statistics unless asked; without them the
     # planner guesses row counts and picks nested loops over large tables.
@@ -146,7 +220,7 @@ def _covered_near_create(cursor, organization_id: int, user_ids) -> None:
         SELECT du.user_id
         FROM {DIRECTORY_USERS} du
         JOIN {DIRECTORIES} d ON d.id = du.directory_id AND d.organization_id = %(org)s
-        JOIN names n ON n.name = replace(lower(trim(du.manager_ref)), '-', '')
+        JOIN names n ON n.name = {_MANAGER_NAME}
             AND (n.directory_id IS NULL OR n.directory_id = du.directory_id)
         WHERE du.user_id IS NOT NULL AND du.manager_ref <> ''
         UNION

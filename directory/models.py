@@ -10,7 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Replace, Trim, Upper
 
 from progression.crypto import EncryptedTextField
 from progression.models import Organization
@@ -169,6 +169,15 @@ class DirectoryUser(models.Model):
             models.Index(fields=["directory", "external_id"], name="diruser_ext_idx"),
             models.Index("directory", Upper("email"), name="diruser_email_idx"),
             models.Index(fields=["directory", "id"], name="diruser_dir_id_idx"),
+            # Who names a given person as manager, compared as link
+            # resolution compares: without spaces, case or hyphens.
+            models.Index(
+                Replace(
+                    Lower(Trim("manager_ref")), models.Value("-"), models.Value("")
+                ),
+                condition=~models.Q(manager_ref=""),
+                name="diruser_manager_name_idx",
+            ),
         ]
 
     def __str__(self):

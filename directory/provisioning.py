@@ -27,6 +27,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from directory.links_queue import links_request_on_commit
+from directory.links_statements import manager_named_probe
 from directory.models import Directory, DirectoryGroup, DirectoryUser
 from progression.errors import ConflictError, ValidationFailedError
 from progression.models import User
@@ -155,6 +156,18 @@ def _create_with_new_person(
             raise ChainCheckFailed
         return False
     directory = directory_user.directory
+    references = (
+        directory_user.manager_ref or directory_user.department or directory_user.title
+    )
+    # Without references of their own, the person can change only the links
+    # of whoever already names them as manager: the statement asks.
+    probe = None
+    if not references:
+        probe = manager_named_probe(
+            directory_id=directory.pk,
+            email=email,
+            external_id=directory_user.external_id,
+        )
     try:
         user = user_create_linked(
             organization=directory.organization,
@@ -165,6 +178,7 @@ def _create_with_new_person(
             actor=directory.actor_label,
             linked=[(directory_user, "user"), *((row, None) for row in along)],
             check=check,
+            links_probe=probe,
         )
     except IntegrityError as exc:
         raise ConflictError(USER_NAME_TAKEN, code="user_name_taken") from exc

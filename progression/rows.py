@@ -9,7 +9,10 @@ earlier row was.
 
 A chain may begin with a check, a query that must find a row for anything to
 be written: a write decided on facts read earlier (and perhaps kept a while)
-confirms in its own statement that those facts still hold.
+confirms in its own statement that those facts still hold. It may also carry
+probes, queries that decide nothing and only report whether they found a row,
+so that what the caller does after the write can depend on data the write
+would otherwise have had to read in a round trip of its own.
 """
 
 import contextlib
@@ -57,29 +60,48 @@ class ChainCheck:
     name: str = "check"
 
 
+@dataclasses.dataclass(frozen=True)
+class ChainProbe:
+    """A query asked in the chain's statement, whose answer is whether it
+    found a row. It sees the database as the statement found it, without the
+    chain's own rows, and writes or prevents nothing.
+
+    `sql` is a SELECT with `%s` placeholders for `params`.
+    """
+
+    name: str
+    sql: str
+    params: tuple = ()
+
+
 class ChainCheckFailed(Exception):
     """The chain's check found no row, so nothing was written."""
 
 
 def rows_insert_chained(
-    rows: list[ChainedRow], *, check: ChainCheck | None = None
+    rows: list[ChainedRow],
+    *,
+    check: ChainCheck | None = None,
+    probes: tuple[ChainProbe, ...] = (),
 ) -> set[str]:
     """Insert `rows` in one statement and set their primary keys.
 
-    Returns the names of the rows written. A constraint broken by a row not
-    marked `ignore_conflicts` raises `IntegrityError` and writes nothing; a
-    `check` that finds no row raises `ChainCheckFailed`, with nothing written.
+    Returns the names of the rows written and of the `probes` that found a
+    row. A constraint broken by a row not marked `ignore_conflicts` raises
+    `IntegrityError` and writes nothing; a `check` that finds no row raises
+    `ChainCheckFailed`, with nothing written.
     """
     with _savepoint_if_nested():
         if connection.vendor == "postgresql":
-            ids = _insert_postgresql(rows, check)
+            ids = _insert_postgresql(rows, check, probes)
         elif check is not None:
             raise NotImplementedError("A chain check needs PostgreSQL.")
         else:
-            ids = _insert_each(rows)
+            found = _probe_each(probes)
+            ids = {**_insert_each(rows), **found}
     if check is not None and ids.pop(check.name) is None:
         raise ChainCheckFailed
-    written = set()
+    written = {probe.name for probe in probes if ids.pop(probe.name)}
     for chained in rows:
         pk = ids.get(chained.name)
         if pk is not None:
@@ -171,14 +193,18 @@ def _json_value(value):
 
 
 def _insert_postgresql(
-    rows: list[ChainedRow], check: ChainCheck | None
-) -> dict[str, int | None]:
+    rows: list[ChainedRow], check: ChainCheck | None, probes: tuple[ChainProbe, ...]
+) -> dict[str, int | bool | None]:
     quote = connection.ops.quote_name
-    parts, params, names = [], [], [chained.name for chained in rows]
+    parts, params, results = [], [], []
     if check is not None:
         parts.append(f"{quote(check.name)} AS ({check.sql})")
         params += check.params
-        names.insert(0, check.name)
+        results.append((check.name, f"(SELECT id FROM {quote(check.name)})"))  # noqa: S608
+    for probe in probes:
+        parts.append(f"{quote(probe.name)} AS ({probe.sql})")
+        params += probe.params
+        results.append((probe.name, f"EXISTS (SELECT FROM {quote(probe.name)})"))
     for chained in rows:
         after = chained.after
         if check is not None and not chained.depends_on:
@@ -202,12 +228,23 @@ def _insert_postgresql(
         ]
         document = {field.column: field.pre_save(row, True) for field in in_json}
         params.append(jsontext.dumps(document, default=_json_value).decode())
-    results = ", ".join(f"(SELECT id FROM {quote(name)})" for name in names)  # noqa: S608
-    sql = f"WITH {', '.join(parts)} SELECT {results}"  # noqa: S608
+        results.append((chained.name, f"(SELECT id FROM {quote(chained.name)})"))  # noqa: S608
+    columns = ", ".join(column for _, column in results)
+    sql = f"WITH {', '.join(parts)} SELECT {columns}"  # noqa: S608
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchone()
-    return dict(zip(names, found, strict=True))
+    return dict(zip([name for name, _ in results], found, strict=True))
+
+
+def _probe_each(probes: tuple[ChainProbe, ...]) -> dict[str, bool]:
+    """Each probe as a query of its own, asked before the rows are written."""
+    found = {}
+    with connection.cursor() as cursor:
+        for probe in probes:
+            cursor.execute(probe.sql, probe.params)
+            found[probe.name] = cursor.fetchone() is not None
+    return found
 
 
 def _insert_each(rows: list[ChainedRow]) -> dict[str, int | None]:

@@ -18,7 +18,7 @@ from progression.errors import (
     ValidationFailedError,
 )
 from progression.models import Organization, Position, Team, User
-from progression.rows import ChainCheck, ChainedRow, rows_insert_chained
+from progression.rows import ChainCheck, ChainedRow, ChainProbe, rows_insert_chained
 from progression.services._common import (
     _audit_event,
     _changed,
@@ -174,6 +174,7 @@ def user_create_linked(
     actor: Actor = None,
     linked: list[tuple[Model, str | None]] = (),
     check: ChainCheck | None = None,
+    links_probe: ChainProbe | None = None,
 ) -> User | None:
     """Create a person, their audit event and rows that go with them, at once.
 
@@ -185,6 +186,12 @@ def user_create_linked(
     or a namesake to bring back. A linked row breaking a constraint raises
     `IntegrityError`, with nothing written either; so does a `check` that
     finds no row (`ChainCheckFailed`).
+
+    Others' links are noted as changed after the write, since the new person
+    may be the manager someone names; with `links_probe`, only when the probe
+    finds a row. It is for a caller who knows the person brings no link
+    references of their own, and asks in the same statement whether anyone
+    already names them.
     """
     email = _clean_email(email)
     if source not in User.Source.values:
@@ -209,13 +216,16 @@ def user_create_linked(
         else ChainedRow(f"linked{index}", row, after=("person",))
         for index, (row, field) in enumerate(linked)
     ]
-    if "person" not in rows_insert_chained(rows, check=check):
+    probes = (links_probe,) if links_probe else ()
+    written = rows_insert_chained(rows, check=check, probes=probes)
+    if "person" not in written:
         return None
     for row, field in linked:
         if field:
             setattr(row, field, user)
 
-    _links_changed(organization.pk, [user.pk])
+    if links_probe is None or links_probe.name in written:
+        _links_changed(organization.pk, [user.pk])
     logger.info("user created", extra={"user_id": user.pk})
     return user
 

@@ -186,6 +186,44 @@ def test_links_report_before_manager_links_when_manager_arrives(sync, entitled):
     assert issues(entitled) == []
 
 
+def test_links_report_before_manager_by_email_links_when_manager_arrives(sync):
+    report = sync.create("ada@acme.example", manager={"value": " Boss@ACME.example"})
+
+    boss = sync.create("boss@acme.example")
+
+    assert person(report).manager == person(boss)
+
+
+def runs(organization) -> int:
+    status = LinkStatus.objects.filter(organization=organization).first()
+    return 0 if status is None else status.runs
+
+
+def test_links_new_person_no_one_names_queues_no_run(sync, entitled):
+    sync.create("boss@acme.example", externalId="E-1")
+
+    assert runs(entitled) == 0
+
+
+def test_links_new_person_with_references_queues_a_run(sync, entitled):
+    sync.create("ada@acme.example", department="Research")
+
+    assert runs(entitled) == 1
+    assert issues(entitled) == [
+        ("ada@acme.example", "team", REASONS["team_unmatched"].format(value="Research"))
+    ]
+
+
+def test_links_name_in_another_directory_is_not_the_new_persons(sync, entra, entitled):
+    entra.create("ada@acme.example", manager="E-1")
+    before = runs(entitled)
+
+    boss = sync.create("boss@acme.example", externalId="E-1")
+
+    assert runs(entitled) == before
+    assert person(boss).manager is None
+
+
 def test_links_manager_without_email_waits_for_one(sync, entitled):
     boss = sync.create("E-1", externalId="E-1", emails=[])
     report = sync.create("ada@acme.example", manager={"value": "E-1"})
@@ -589,7 +627,7 @@ def test_links_one_audit_event_per_changed_person_none_when_unchanged(sync, enti
 
 
 def test_links_run_records_status(sync, entitled):
-    sync.create("ada@acme.example")
+    sync.create("ada@acme.example", title="Analyst")
 
     status = LinkStatus.objects.get(organization=entitled)
 

@@ -1,6 +1,7 @@
 import pytest
 from django.conf import settings
 
+from directory.links import links_resolve
 from directory.links_queue import (
     EVERYONE,
     FULL_RUN_ABOVE,
@@ -11,7 +12,7 @@ from directory.links_queue import (
     pending_store,
 )
 from directory.models import DirectoryUser
-from directory.models_links import LinkStatus
+from directory.models_links import LinkIssue, LinkStatus
 from directory.services import directory_create
 from tests.factories import UserFactory
 
@@ -118,6 +119,44 @@ def test_links_sweep_resolves_what_a_killed_run_left(entitled):
     assert ada.manager == boss
     assert LinkStatus.objects.get(organization=entitled).runs == 1
     assert pending_store().claim(entitled.pk).empty is True
+
+
+def _unmatched_report(organization):
+    """A person whose manager reference matched no one when links last ran."""
+    directory, _ = directory_create(
+        organization=organization, provider="okta-scim-v2", actor="operator"
+    )
+    ada = UserFactory(organization=organization, email="ada@acme.example")
+    DirectoryUser.objects.create(
+        directory=directory,
+        user_name=ada.email,
+        user=ada,
+        manager_ref="boss@acme.example",
+    )
+    links_resolve(organization=organization, user_ids=[ada.pk])
+    return ada
+
+
+def test_links_sweep_links_a_manager_who_arrived_unnoticed(entitled):
+    ada = _unmatched_report(entitled)
+    # Created without a note, as when the manager's create and a run crossed.
+    boss = UserFactory(organization=entitled, email="Boss@acme.example")
+
+    links_sweep()
+
+    ada.refresh_from_db()
+    assert ada.manager == boss
+    assert LinkIssue.objects.filter(organization=entitled).exists() is False
+
+
+def test_links_sweep_leaves_references_that_still_match_no_one(entitled):
+    _unmatched_report(entitled)
+    runs = LinkStatus.objects.get(organization=entitled).runs
+
+    links_sweep()
+
+    assert LinkStatus.objects.get(organization=entitled).runs == runs
+    assert LinkIssue.objects.filter(organization=entitled).count() == 1
 
 
 def test_pending_store_is_one_per_process(monkeypatch):

@@ -9,6 +9,7 @@ from progression.rows import (
     ChainCheck,
     ChainCheckFailed,
     ChainedRow,
+    ChainProbe,
     rows_insert_chained,
 )
 from tests.factories import UserFactory
@@ -19,7 +20,12 @@ def chained(request, monkeypatch):
     """Run each test through the PostgreSQL statement and the portable path."""
     if request.param == "row by row":
         monkeypatch.setattr(
-            rows, "_insert_postgresql", lambda chain, check: rows._insert_each(chain)
+            rows,
+            "_insert_postgresql",
+            lambda chain, check, probes: {
+                **rows._probe_each(probes),
+                **rows._insert_each(chain),
+            },
         )
     return rows_insert_chained
 
@@ -143,6 +149,40 @@ def test_rows_insert_chained_check_needs_postgresql(directory, monkeypatch):
         rows_insert_chained(chain, check=_check_for(directory, directory.name))
 
     assert not User.objects.filter(email="ada@acme.example").exists()
+
+
+def _probe_for(email):
+    return ChainProbe(
+        "taken", 'SELECT 1 FROM "progression_user" WHERE "email" = %s', (email,)
+    )
+
+
+def test_rows_insert_chained_probe_reports_a_row_found(chained, directory):
+    UserFactory(organization=directory.organization, email="grace@acme.example")
+    *_, chain = _chain(directory.organization, "ada@acme.example", "ada", directory)
+
+    written = chained(chain, probes=(_probe_for("grace@acme.example"),))
+
+    assert written == {"person", "audit", "record", "entry", "taken"}
+
+
+def test_rows_insert_chained_probe_does_not_see_the_chains_rows(chained, directory):
+    *_, chain = _chain(directory.organization, "ada@acme.example", "ada", directory)
+
+    written = chained(chain, probes=(_probe_for("ada@acme.example"),))
+
+    assert written == {"person", "audit", "record", "entry"}
+    assert User.objects.filter(email="ada@acme.example").exists()
+
+
+def test_rows_insert_chained_probe_prevents_nothing(chained, directory):
+    UserFactory(email="ada@acme.example")
+    *_, chain = _chain(directory.organization, "ADA@acme.example", "ada", directory)
+
+    written = chained(chain, probes=(_probe_for("ada@acme.example"),))
+
+    assert written == {"taken"}
+    assert DirectoryUser.objects.count() == 0
 
 
 def test_rows_insert_chained_writes_big_integers_in_json(chained, directory):
