@@ -138,8 +138,10 @@ def gunicorn(
     application="bench.scim_wsgi:application",
     env=None,
     probe="/signin/",
+    cwd=ROOT,
 ):
-    """Start gunicorn serving `application`; return once `probe` answers."""
+    """Start gunicorn serving `application` from `cwd`; return once `probe`
+    answers."""
     process = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -154,7 +156,7 @@ def gunicorn(
             "warning",
         ],
         env=env or environment(),
-        cwd=ROOT,
+        cwd=cwd,
     )
     for _ in range(100):
         try:
