@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from directory.links import links_resolve
 from directory.links_queue import (
@@ -11,6 +12,7 @@ from directory.links_queue import (
     links_sweep,
     pending_store,
 )
+from directory.links_statements import manager_named_probe
 from directory.models import DirectoryUser
 from directory.models_links import LinkIssue, LinkStatus
 from directory.services import directory_create
@@ -192,3 +194,23 @@ def test_redis_store_serves_threads_in_turn(store):
 
     assert store.claim(2).user_ids == list(range(20))
     _clean(store, 2)
+
+
+def test_manager_named_probe_uses_the_reference_index(entitled):
+    directory, _ = directory_create(
+        organization=entitled, provider="okta-scim-v2", actor="operator"
+    )
+    probe = manager_named_probe(
+        directory_id=directory.pk, email="boss@acme.example", external_id="E-1"
+    )
+
+    with connection.cursor() as cursor:
+        # On a table this small a scan is cheaper; the index must still be
+        # one the planner can take, so its expression matches the probe's.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {probe.sql}", probe.params)
+        plan = [row[0] for row in cursor.fetchall()]
+
+    # The index is searched for the names, not read whole.
+    scan = next(i for i, line in enumerate(plan) if "diruser_manager_name_idx" in line)
+    assert "Index Cond" in plan[scan + 1]
