@@ -5,8 +5,11 @@ transaction; each function here is one step and leaves its result in a
 temporary table for the next: `link_covered` (the people a run answers for),
 `link_scope` (those of them the directory decides, with their references),
 `link_desired` (the links they should have and why one cannot be made) and
-`link_issues_new`. The statements run on PostgreSQL and on SQLite (the
-embedded default); the few differences are in the helpers at the top.
+`link_issues_new`. Two more decide when a run is needed at all: the probe a
+create asks whether anyone names the new person as manager, and the sweep's
+search for unmatched managers who now exist. The statements run on
+PostgreSQL and on SQLite (the embedded default); the few differences are in
+the helpers at the top.
 """
 
 # Every statement is built from the models' own table names; every value is a
