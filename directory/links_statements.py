@@ -114,14 +114,15 @@ def manager_named_probe(
     to it from another organisation (which a run would never link) is not
     ruled out here; it costs one needless run.
     """
+    fence = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     return ChainProbe(
         "named_as_manager",
-        f"WITH refs AS MATERIALIZED ("
+        f"WITH refs AS {fence}("
         f"SELECT du.directory_id, {_MANAGER_NAME} AS name "
         f"FROM {DIRECTORY_USERS} du "
         f"WHERE du.manager_ref <> '' AND du.user_id IS NOT NULL "
-        f"AND {_MANAGER_NAME} = ANY (ARRAY["
-        f"replace(lower(%s), '-', ''), replace(lower(%s), '-', '')])) "
+        f"AND {_MANAGER_NAME} IN ("
+        f"replace(lower(%s), '-', ''), replace(lower(%s), '-', ''))) "
         f"SELECT 1 FROM refs "
         f"WHERE refs.name = replace(lower(%s), '-', '') OR refs.directory_id = %s "
         f"LIMIT 1",
