@@ -39,6 +39,7 @@ from bench.scim_create import (  # noqa: E402
     SERVER_URL,
     _server_dsn,
     cpu_per_request,
+    cpu_text,
     environment,
     gunicorn,
     load,
@@ -166,8 +167,7 @@ def main(argv=None):
             ratio = f"  ratio {side['ratio']:.3f}" if "ratio" in side else ""
             print(
                 f"{name:<13} {side['per_second']:8.1f} /s{ratio}  CPU ms"
-                + "".join(f"  {kind} {ms:.3f}" for kind, ms in cpu.items())
-                + f"  (all {sum(cpu.values()):.3f})  errors {side['errors']}"
+                f"{cpu_text(cpu)}  errors {side['errors']}"
             )
     return 1 if any(side["errors"] for side in report.values()) else 0
 

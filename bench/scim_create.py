@@ -316,6 +316,12 @@ def cpu_per_request(sides: list[Side]) -> dict[str, float]:
     }
 
 
+def cpu_text(cpu: dict[str, float]) -> str:
+    """What `cpu_per_request` found, on one line: each kind, then the sum."""
+    kinds = "".join(f"  {kind} {ms:.3f}" for kind, ms in cpu.items())
+    return f"{kinds}  (all {sum(cpu.values()):.3f})"
+
+
 def user_body():
     name = f"u{uuid.uuid4().hex[:16]}@bench.example"
     return json.dumps(
@@ -449,11 +455,7 @@ def main(argv=None):
             f"errors               bare {bare_errors}, scim {scim_errors}"
         )
         for side, cpu in report["cpu_ms_per_request"].items():
-            print(
-                f"CPU ms per request, {side:<5}"
-                + "".join(f"  {kind} {ms:.3f}" for kind, ms in cpu.items())
-                + f"  (all {sum(cpu.values()):.3f})"
-            )
+            print(f"CPU ms per request, {side:<5}{cpu_text(cpu)}")
         for row in counts.values():
             print(
                 f"GET /Users?filter=userName eq, {row['users']:>7} users: "

@@ -40,6 +40,7 @@ from bench.scim_create import (  # noqa: E402
     _server_dsn,
     alternate,
     cpu_per_request,
+    cpu_text,
     gunicorn,
     load_arguments,
     recreate_database,
@@ -170,11 +171,7 @@ def main(argv=None):
             f"{without_id} without scim_id"
         )
         for side, cpu in report["cpu_ms_per_request"].items():
-            print(
-                f"CPU ms per request, {side:<5}"
-                + "".join(f"  {kind} {ms:.3f}" for kind, ms in cpu.items())
-                + f"  (all {sum(cpu.values()):.3f})"
-            )
+            print(f"CPU ms per request, {side:<5}{cpu_text(cpu)}")
     return 1 if bare_errors or plain_errors or without_id else 0
 
 
