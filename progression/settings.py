@@ -86,6 +86,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Identity providers and HR systems call these paths with a bearer token; they
+# are served with only the middleware such a request needs
+# (`progression/handlers.py`).
+MACHINE_PATH_PREFIXES = ("/scim/",)
+MACHINE_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
 
 ROOT_URLCONF = "progression.urls"
 WSGI_APPLICATION = "progression.wsgi.application"
