@@ -80,9 +80,6 @@ def serve(checkout: Path, name: str, offset: int, args):
         REDIS_URL=_redis_url(offset),
         CACHE_KEY_PREFIX=f"bench-compare-{name}",
         DATABASE_URL=_server_dsn(database),
-        # Backends that outlive the run keep PostgreSQL's CPU figures whole:
-        # a backend that exits takes its CPU time out of the sum.
-        DATABASE_CONN_MAX_AGE="3600",
         PYTHONPATH=str(checkout),
     )
     prepared = subprocess.run(  # noqa: S603
