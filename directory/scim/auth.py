@@ -67,14 +67,13 @@ _BOLT_ON_NEXT = (
 
 # The directory's row, its organisation's and its subscription's (if any),
 # with the versions a later check compares.
+_JOINED = (
+    Joined(Directory, "d"),
+    Joined(Organization, "o", 'JOIN {table} o ON o."id" = d."organization_id"'),
+    Joined(Subscription, "s", 'LEFT JOIN {table} s ON s."organization_id" = o."id"'),
+)
 _DIRECTORY = RowQuery(
-    (
-        Joined(Directory, "d"),
-        Joined(Organization, "o", 'JOIN {table} o ON o."id" = d."organization_id"'),
-        Joined(
-            Subscription, "s", 'LEFT JOIN {table} s ON s."organization_id" = o."id"'
-        ),
-    ),
+    _JOINED,
     'd."public_id" = %s',
     prepared=True,
     extra=(
@@ -85,6 +84,10 @@ _DIRECTORY = RowQuery(
         _BOLT_ON_NEXT,
     ),
 )
+# Rows have versions on PostgreSQL only; elsewhere (SQLite, the embedded
+# default) nothing is kept and the rows alone are read.
+_DIRECTORY_ROWS = RowQuery(_JOINED, 'd."public_id" = %s')
+_PUBLIC_ID = Directory._meta.get_field("public_id")
 _UNCHANGED = (
     f'SELECT d."id" AS id FROM "{Directory._meta.db_table}" d '  # noqa: S608
     f'JOIN "{Organization._meta.db_table}" o ON o."id" = d."organization_id" '
@@ -165,16 +168,20 @@ def _token_matches(request, expected: str) -> bool:
 def _directory(public_id: uuid.UUID) -> Directory | None:
     # Compiled once per process: the lookup precedes every SCIM request, and
     # compiling the equivalent queryset costs more than running it.
-    found = _DIRECTORY.one([public_id])
+    keeps = connection.vendor == "postgresql"
+    # As the database stores it (SQLite keeps a UUID as 32 hexadecimal digits).
+    param = _PUBLIC_ID.get_db_prep_value(public_id, connection)
+    found = (_DIRECTORY if keeps else _DIRECTORY_ROWS).one([param])
     if found is None:
         forget_recent(public_id)
         return None
-    directory, organization, subscription, *versions, bolt_on_next = found
+    directory, organization, subscription, *versions = found
     directory.organization = organization
     # As select_related would: `organization.subscription` reads the loaded
     # row, and raises DoesNotExist without a query when there is none.
     Organization.subscription.related.set_cached_value(organization, subscription)
-    if connection.vendor == "postgresql":
+    if keeps:
+        *versions, bolt_on_next = versions
         _keep(public_id, directory, subscription, tuple(versions), bolt_on_next)
     return directory
 

@@ -28,7 +28,7 @@ subscription_set(
     organization=organization, plan="scale", period="annual", seats=50,
     actor="operator",
 )
-directory, _ = directory_create(
+directory, token = directory_create(
     organization=organization, provider="okta-scim-v2", actor="operator"
 )
 report = directory_user_create(directory=directory, record=Record(
@@ -39,10 +39,46 @@ boss = directory_user_create(directory=directory, record=Record(
 ))
 report.user.refresh_from_db()
 print("manager", report.user.manager_id == boss.user_id)
+
+# The same through SCIM, as production serves it.
+import io, json
+from wsgiref.util import setup_testing_defaults
+from progression.wsgi import application
+
+def scim(method, path, document=None, query=""):
+    body = json.dumps(document).encode() if document else b""
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": f"/scim/v2/{directory.public_id}{path}",
+        "QUERY_STRING": query,
+        "HTTP_HOST": "127.0.0.1", "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "CONTENT_TYPE": "application/scim+json", "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    setup_testing_defaults(environ)
+    answer = []
+
+    def start_response(status, headers, exc_info=None):
+        answer.append(status)
+
+    chunks = application(environ, start_response)
+    content = b"".join(chunks)
+    chunks.close()
+    return answer[0].split()[0], content
+
+status, content = scim("POST", "/Users", {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    "userName": "grace@acme.example",
+    "emails": [{"primary": True, "value": "grace@acme.example"}],
+})
+print("create", status)
+status, content = scim(
+    "GET", "/Users", query="filter=userName%20eq%20%22grace@acme.example%22"
+)
+print("list", status, json.loads(content)["totalResults"])
 """
 
 
-def test_embedded_create_links_a_manager_who_arrives_later(tmp_path):
+def test_embedded_provisions_and_serves_scim(tmp_path):
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -66,4 +102,12 @@ def test_embedded_create_links_a_manager_who_arrives_later(tmp_path):
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-2:] == ["manager", "True"]
+    assert result.stdout.split()[-7:] == [
+        "manager",
+        "True",
+        "create",
+        "201",
+        "list",
+        "200",
+        "1",
+    ]
