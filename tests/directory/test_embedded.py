@@ -41,29 +41,21 @@ report.user.refresh_from_db()
 print("manager", report.user.manager_id == boss.user_id)
 
 # The same through SCIM, as production serves it.
-import io, json
-from wsgiref.util import setup_testing_defaults
-from progression.wsgi import application
+import json
+from tests.wsgi import wsgi_call
 
 def scim(method, path, document=None, query=""):
-    body = json.dumps(document).encode() if document else b""
-    environ = {
-        "REQUEST_METHOD": method, "PATH_INFO": f"/scim/v2/{directory.public_id}{path}",
-        "QUERY_STRING": query,
-        "HTTP_HOST": "127.0.0.1", "HTTP_AUTHORIZATION": f"Bearer {token}",
-        "CONTENT_TYPE": "application/scim+json", "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-    }
-    setup_testing_defaults(environ)
-    answer = []
-
-    def start_response(status, headers, exc_info=None):
-        answer.append(status)
-
-    chunks = application(environ, start_response)
-    content = b"".join(chunks)
-    chunks.close()
-    return answer[0].split()[0], content
+    status, _, content = wsgi_call(
+        method,
+        f"/scim/v2/{directory.public_id}{path}",
+        body=json.dumps(document).encode() if document else b"",
+        query=query,
+        headers={
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "CONTENT_TYPE": "application/scim+json",
+        },
+    )
+    return status, content
 
 status, content = scim("POST", "/Users", {
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],

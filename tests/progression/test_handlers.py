@@ -5,43 +5,23 @@ The test client builds its handler from `MIDDLEWARE`; these tests go through
 and everything else with the full stack.
 """
 
-import io
 import json
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 
 from directory.models import DirectoryUser
 from directory.services import directory_create
-from progression.wsgi import application
+from tests.wsgi import wsgi_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _call(method, path, *, body=b"", headers=None):
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "HTTP_HOST": "127.0.0.1",
-        "SERVER_NAME": "127.0.0.1",
-        "wsgi.input": io.BytesIO(body),
-        "CONTENT_LENGTH": str(len(body)),
-    }
-    environ.update(headers or {})
-    setup_testing_defaults(environ)
-    answer = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answer["status"] = int(status.split()[0])
-        answer["headers"] = response_headers
-
-    chunks = application(environ, start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        chunks.close()
-    names = {name.lower() for name, _ in answer["headers"]}
-    return answer["status"], names, dict(answer["headers"]), content
+    status, response_headers, content = wsgi_call(
+        method, path, body=body, headers=headers
+    )
+    names = {name.lower() for name, _ in response_headers}
+    return status, names, dict(response_headers), content
 
 
 @pytest.fixture
