@@ -21,8 +21,16 @@ import datetime
 import functools
 import uuid
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.db.models import Model
+from django.utils import timezone
 
 from progression import jsontext
 from progression.prepared import prepared_cursor
@@ -91,8 +99,9 @@ def rows_insert_chained(
     `IntegrityError` and writes nothing; a `check` that finds no row raises
     `ChainCheckFailed`, with nothing written.
     """
-    with _savepoint_if_nested():
-        if connection.vendor == "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]
+    with _savepoint_if_nested(db):
+        if db.vendor == "postgresql":
             ids = _insert_postgresql(rows, check, probes)
         elif check is not None:
             raise NotImplementedError("A chain check needs PostgreSQL.")
@@ -105,15 +114,15 @@ def rows_insert_chained(
     for chained in rows:
         pk = ids.get(chained.name)
         if pk is not None:
-            _mark_saved(chained, pk, ids)
+            _mark_saved(chained, pk, ids, db.alias)
             written.add(chained.name)
     return written
 
 
-def _savepoint_if_nested():
+def _savepoint_if_nested(db):
     # Outside a transaction the single statement is atomic by itself; inside
     # one, a savepoint keeps a failed statement from aborting the caller's.
-    if connection.in_atomic_block:
+    if db.in_atomic_block:
         return transaction.atomic()
     return contextlib.nullcontext()
 
@@ -147,9 +156,33 @@ def _as_json(field) -> bool:
     return not isinstance(field, models.JSONField) or field.encoder is None
 
 
+def _stamped(field) -> bool:
+    """Whether an insert sets `field` to the current instant (`auto_now`)."""
+    return type(field) is models.DateTimeField and (
+        field.auto_now or field.auto_now_add
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _RowPlan:
+    """How one row of a chain is written: its CTE and where its values go."""
+
+    sql: str
+    # (column, attname) of the fields carried by the row's JSON document.
+    in_json: tuple[tuple[str, str], ...]
+    # Fields prepared by Django, as parameters of their own.
+    separate: tuple[models.Field, ...]
+    # Attnames of the fields an insert stamps with the statement's instant.
+    stamped: tuple[str, ...]
+    # Fields other than those whose insert value is not simply the attribute.
+    computed: tuple[models.Field, ...]
+    # (attname, field) of the fields that take an earlier row's id.
+    refs: tuple[tuple[str, models.Field], ...]
+
+
 @functools.cache
-def _template(model, name: str, refs: tuple, after: tuple, ignore: bool):
-    """One CTE of the chain, its JSON-borne fields and its other parameters.
+def _plan(model, name: str, refs: tuple, after: tuple, ignore: bool) -> _RowPlan:
+    """One CTE of the chain and how its row's values reach it.
 
     Built once per shape. The casts let PostgreSQL type the parameters of an
     `INSERT ... SELECT` as it would those of `VALUES`.
@@ -158,6 +191,7 @@ def _template(model, name: str, refs: tuple, after: tuple, ignore: bool):
     meta = model._meta
     targets = {meta.get_field(field).attname: target for field, target in refs}
     columns, values, in_json, separate = [], [], [], []
+    stamped, computed = [], []
     for field in meta.concrete_fields:
         if field.primary_key:
             continue
@@ -165,9 +199,14 @@ def _template(model, name: str, refs: tuple, after: tuple, ignore: bool):
         cast = field.cast_db_type(connection)
         if field.attname in targets:
             values.append(f"{quote(targets[field.attname])}.id::{cast}")
-        elif _as_json(field):
+            continue
+        if _stamped(field):
+            stamped.append(field.attname)
+        elif type(field).pre_save is not models.Field.pre_save:
+            computed.append(field)
+        if _as_json(field):
             values.append(f"r.{quote(field.column)}")
-            in_json.append(field)
+            in_json.append((field.column, field.attname))
         else:
             values.append(f"%s::{cast}")
             separate.append(field)
@@ -183,7 +222,55 @@ def _template(model, name: str, refs: tuple, after: tuple, ignore: bool):
         f"FROM {', '.join(sources)}{conflict} "
         f"RETURNING {quote(meta.pk.column)} AS id)"
     )
-    return sql, in_json, separate
+    ref_fields = tuple(
+        (meta.get_field(field).attname, meta.get_field(field)) for field, _ in refs
+    )
+    return _RowPlan(
+        sql,
+        tuple(in_json),
+        tuple(separate),
+        tuple(stamped),
+        tuple(computed),
+        ref_fields,
+    )
+
+
+def _row_shape(chained: ChainedRow, check: ChainCheck | None) -> tuple:
+    after = chained.after
+    if check is not None and not chained.depends_on:
+        # A row hanging on no other hangs on the check; the others follow
+        # it through the rows they hang on.
+        after = (check.name,)
+    return (
+        type(chained.row),
+        chained.name,
+        tuple(sorted(chained.refs.items())),
+        after,
+        chained.ignore_conflicts,
+    )
+
+
+@functools.cache
+def _statement(check: tuple | None, probes: tuple, shapes: tuple):
+    """The chain's whole statement and the names of the columns it returns,
+    built once per shape of chain."""
+    quote = connection.ops.quote_name
+    parts, results = [], []
+    if check is not None:
+        name, sql = check
+        parts.append(f"{quote(name)} AS ({sql})")
+        results.append((name, f"(SELECT id FROM {quote(name)})"))  # noqa: S608
+    for name, sql in probes:
+        parts.append(f"{quote(name)} AS ({sql})")
+        results.append((name, f"EXISTS (SELECT FROM {quote(name)})"))
+    plans = tuple(_plan(*shape) for shape in shapes)
+    for shape, plan in zip(shapes, plans, strict=True):
+        parts.append(plan.sql)
+        name = shape[1]
+        results.append((name, f"(SELECT id FROM {quote(name)})"))  # noqa: S608
+    columns = ", ".join(column for _, column in results)
+    sql = f"WITH {', '.join(parts)} SELECT {columns}"  # noqa: S608
+    return sql, tuple(name for name, _ in results), plans
 
 
 def _json_value(value):
@@ -192,49 +279,42 @@ def _json_value(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _row_params(row: Model, plan: _RowPlan, now: datetime.datetime) -> list:
+    """The row's parameters in the order its CTE names them: the separate
+    fields in the select list, then the JSON document in the FROM clause."""
+    # What `pre_save` does on an insert: every stamped field takes the one
+    # instant of the statement, and the other computed fields compute.
+    for attname in plan.stamped:
+        setattr(row, attname, now)
+    for field in plan.computed:
+        setattr(row, field.attname, field.pre_save(row, True))
+    params = [
+        field.get_db_prep_save(getattr(row, field.attname), connection)
+        for field in plan.separate
+    ]
+    document = {column: getattr(row, attname) for column, attname in plan.in_json}
+    params.append(jsontext.dumps(document, default=_json_value).decode())
+    return params
+
+
 def _insert_postgresql(
     rows: list[ChainedRow], check: ChainCheck | None, probes: tuple[ChainProbe, ...]
 ) -> dict[str, int | bool | None]:
-    quote = connection.ops.quote_name
-    parts, params, results = [], [], []
-    if check is not None:
-        parts.append(f"{quote(check.name)} AS ({check.sql})")
-        params += check.params
-        results.append((check.name, f"(SELECT id FROM {quote(check.name)})"))  # noqa: S608
+    sql, names, plans = _statement(
+        (check.name, check.sql) if check is not None else None,
+        tuple((probe.name, probe.sql) for probe in probes),
+        tuple(_row_shape(chained, check) for chained in rows),
+    )
+    params = [*check.params] if check is not None else []
     for probe in probes:
-        parts.append(f"{quote(probe.name)} AS ({probe.sql})")
         params += probe.params
-        results.append((probe.name, f"EXISTS (SELECT FROM {quote(probe.name)})"))
-    for chained in rows:
-        after = chained.after
-        if check is not None and not chained.depends_on:
-            # A row hanging on no other hangs on the check; the others
-            # follow it through the rows they hang on.
-            after = (check.name,)
-        sql, in_json, separate = _template(
-            type(chained.row),
-            chained.name,
-            tuple(sorted(chained.refs.items())),
-            after,
-            chained.ignore_conflicts,
-        )
-        parts.append(sql)
-        row = chained.row
-        # Parameters in the order the SQL names them: the other fields in
-        # the select list, then the JSON document in the FROM clause.
-        params += [
-            field.get_db_prep_save(field.pre_save(row, True), connection)
-            for field in separate
-        ]
-        document = {field.column: field.pre_save(row, True) for field in in_json}
-        params.append(jsontext.dumps(document, default=_json_value).decode())
-        results.append((chained.name, f"(SELECT id FROM {quote(chained.name)})"))  # noqa: S608
-    columns = ", ".join(column for _, column in results)
-    sql = f"WITH {', '.join(parts)} SELECT {columns}"  # noqa: S608
+    now = timezone.now()
+    for chained, plan in zip(rows, plans, strict=True):
+        params += _row_params(chained.row, plan, now)
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchone()
-    return dict(zip([name for name, _ in results], found, strict=True))
+    return dict(zip(names, found, strict=True))
 
 
 def _probe_each(probes: tuple[ChainProbe, ...]) -> dict[str, bool]:
@@ -274,9 +354,12 @@ def _set_refs(chained: ChainedRow, ids: dict[str, int | None]) -> None:
         setattr(chained.row, field.attname, field.to_python(ids[target]))
 
 
-def _mark_saved(chained: ChainedRow, pk: int, ids: dict[str, int | None]) -> None:
+def _mark_saved(
+    chained: ChainedRow, pk: int, ids: dict[str, int | None], alias: str
+) -> None:
     row = chained.row
-    row.pk = pk
-    _set_refs(chained, ids)
+    setattr(row, row._meta.pk.attname, pk)
+    if chained.refs:
+        _set_refs(chained, ids)
     row._state.adding = False
-    row._state.db = connection.alias
+    row._state.db = alias

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.utils import timezone
 
+from billing.entitlements import Entitlement, entitlement
 from billing.models import BoltOnPurchase, Subscription
 from billing.terms import state_at
 from directory.models import Directory
@@ -104,6 +105,8 @@ class _Recent:
     directory: Directory
     versions: tuple[str | None, ...]
     until: datetime
+    # Holds as long as the versions do, until `until`.
+    entitlement: Entitlement
 
     @property
     def check(self) -> ChainCheck:
@@ -135,10 +138,11 @@ def authenticate(request, public_id: uuid.UUID) -> Directory | None:
 
 def authenticate_recent(
     request, public_id: uuid.UUID
-) -> tuple[Directory, ChainCheck] | None:
-    """A directory this process authenticated lately, and the check that it is
-    unchanged, when the request's token is its token; None otherwise, and
-    the caller authenticates as usual.
+) -> tuple[Directory, ChainCheck, Entitlement] | None:
+    """A directory this process authenticated lately, the check that it is
+    unchanged and its organisation's entitlement as of then, when the
+    request's token is its token; None otherwise, and the caller
+    authenticates as usual.
 
     The directory is shared by the requests using it: read it, never change it.
     """
@@ -149,7 +153,7 @@ def authenticate_recent(
     if not _token_matches(request, recent.directory.token_hash):
         # A wrong token takes the usual path, so it costs what it always did.
         return None
-    return recent.directory, recent.check
+    return recent.directory, recent.check, recent.entitlement
 
 
 def forget_recent(public_id: uuid.UUID) -> None:
@@ -198,9 +202,10 @@ def _keep(public_id, directory, subscription, versions, bolt_on_next) -> None:
             state.term_end if state is not None else None,
         ]
     until = min(instant for instant in instants if instant and instant > now)
+    answer = entitlement(directory.organization_id, at=now, subscription=subscription)
     key = str(public_id)
     with _recent_lock:
-        _recent[key] = _Recent(directory, versions, until)
+        _recent[key] = _Recent(directory, versions, until, answer)
         _recent.move_to_end(key)
         while len(_recent) > RECENT_MAX:
             _recent.popitem(last=False)

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import time
+from collections import OrderedDict
 
 from django.http import HttpResponse
 from django.urls import get_script_prefix, reverse
@@ -138,9 +139,39 @@ def _summary(kind: str, method: str, request, body: dict) -> str:
 
 
 def _base_url(request, version: str, public_id) -> str:
-    return request.build_absolute_uri(
-        _root_path(get_script_prefix(), version, public_id)
+    return _origin(request) + _root_path(
+        get_script_prefix(), version, public_id
     ).rstrip("/")
+
+
+# What `build_absolute_uri` reads to make the scheme and host of a URL.
+_ORIGIN_KEYS = (
+    "HTTP_HOST",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PROTO",
+    "SERVER_NAME",
+    "SERVER_PORT",
+)
+_origins: OrderedDict[tuple, str] = OrderedDict()
+
+
+def _origin(request) -> str:
+    """The request's scheme and host, as `https://host`.
+
+    Django validates the host against `ALLOWED_HOSTS` each time it is asked;
+    an origin it has accepted once is kept by the headers that made it, so
+    each request of a provisioning burst does not validate it again.
+    """
+    meta = request.META
+    key = (request.is_secure(), *(meta.get(name) for name in _ORIGIN_KEYS))
+    origin = _origins.get(key)
+    if origin is None:
+        origin = request.build_absolute_uri("/").removesuffix("/")
+        _origins[key] = origin
+        while len(_origins) > 64:
+            _origins.popitem(last=False)
+    return origin
 
 
 @functools.lru_cache(maxsize=1024)
@@ -172,10 +203,9 @@ def _serve(request, version: str, public_id, kind: str, scim_id=None, action=Non
         # otherwise, and the request is then answered as any other.
         recent = authenticate_recent(request, public_id)
         if recent is not None:
-            directory, check = recent
             try:
                 return _answer(
-                    request, version, directory, check, kind, scim_id, action, started
+                    request, version, *recent, kind, scim_id, action, started
                 )
             except ChainCheckFailed:
                 # Answered below from a fresh read, which keeps what it read.
@@ -183,10 +213,16 @@ def _serve(request, version: str, public_id, kind: str, scim_id=None, action=Non
     directory = authenticate(request, public_id)
     if directory is None:
         return _error(version, ScimError(401, UNAUTHORIZED))
-    return _answer(request, version, directory, None, kind, scim_id, action, started)
+    answer = entitlement(
+        directory.organization_id,
+        subscription=getattr(directory.organization, "subscription", None),
+    )
+    return _answer(
+        request, version, directory, None, answer, kind, scim_id, action, started
+    )
 
 
-def _answer(request, version, directory, check, kind, scim_id, action, started):
+def _answer(request, version, directory, check, answer, kind, scim_id, action, started):
     status, response, body = 500, None, {}
     entry = DirectoryRequest(
         directory=directory, method=request.method[:10], path=request.path[:500]
@@ -195,10 +231,6 @@ def _answer(request, version, directory, check, kind, scim_id, action, started):
     try:
         if not directory.is_active:
             raise ScimError(403, DIRECTORY_INACTIVE)
-        answer = entitlement(
-            directory.organization_id,
-            subscription=getattr(directory.organization, "subscription", None),
-        )
         if not answer.available:
             raise ScimError(403, answer.message)
         response, body = _route(

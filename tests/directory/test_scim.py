@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.core import mail
 
@@ -646,3 +648,43 @@ def test_every_endpoint_refuses_another_directorys_token(
     assert DirectoryUser.objects.get().user.status == User.Status.ACTIVE
     assert scim.get(f"/Groups/{group_id}").status_code == 200
     assert DirectoryRequest.objects.count() == before + 1
+
+
+def test_locations_follow_each_requests_host_and_scheme(scim, settings):
+    settings.ALLOWED_HOSTS = ["scim.acme.example", "other.acme.example"]
+    url = f"{scim.base}/Users"
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {scim.token}"}
+
+    def location(user_name, **extra):
+        response = scim.client.post(
+            url,
+            json.dumps(user_body(user_name)),
+            content_type="application/scim+json",
+            **headers,
+            **extra,
+        )
+        assert response.status_code == 201, response.content
+        return response["Location"]
+
+    first = location("ada@acme.example", HTTP_HOST="scim.acme.example")
+    second = location("grace@acme.example", HTTP_HOST="other.acme.example")
+    secure = location(
+        "alan@acme.example",
+        HTTP_HOST="scim.acme.example",
+        HTTP_X_FORWARDED_PROTO="https",
+    )
+    refused = scim.client.post(
+        url,
+        json.dumps(user_body("edsger@acme.example")),
+        content_type="application/scim+json",
+        HTTP_HOST="evil.example",
+        **headers,
+    )
+
+    assert first.startswith(f"http://scim.acme.example{scim.base}/Users/")
+    assert second.startswith(f"http://other.acme.example{scim.base}/Users/")
+    assert secure.startswith(f"https://scim.acme.example{scim.base}/Users/")
+    assert refused.status_code == 400
+    assert (
+        DirectoryUser.objects.filter(user_name="edsger@acme.example").exists() is False
+    )
