@@ -118,13 +118,15 @@ _recent: OrderedDict[str, _Recent] = OrderedDict()
 _recent_lock = threading.Lock()
 
 
-def authenticate(request, public_id: uuid.UUID) -> Directory | None:
-    """Return the directory whose URL and token both match, or None.
+def authenticate(request, public_id: uuid.UUID) -> tuple[Directory, Entitlement] | None:
+    """The directory whose URL and token both match, with its organisation's
+    entitlement as of now; None when they do not match.
 
     One query brings the directory with its organisation and the
-    organisation's subscription, which the entitlement check reads next.
+    organisation's subscription, which the entitlement rests on.
     """
-    directory = _directory(public_id)
+    found = _directory(public_id)
+    directory = found[0] if found is not None else None
     # Compare even when there is no directory, so timing does not tell.
     expected = directory.token_hash if directory is not None else "0" * 64
     if not _token_matches(request, expected):
@@ -133,7 +135,7 @@ def authenticate(request, public_id: uuid.UUID) -> Directory | None:
             extra={"directory_id": directory.pk if directory else None},
         )
         return None
-    return directory
+    return found
 
 
 def authenticate_recent(
@@ -169,7 +171,7 @@ def _token_matches(request, expected: str) -> bool:
     return bool(supplied) and hmac.compare_digest(expected, supplied)
 
 
-def _directory(public_id: uuid.UUID) -> Directory | None:
+def _directory(public_id: uuid.UUID) -> tuple[Directory, Entitlement] | None:
     # Compiled once per process: the lookup precedes every SCIM request, and
     # compiling the equivalent queryset costs more than running it.
     keeps = connection.vendor == "postgresql"
@@ -184,14 +186,27 @@ def _directory(public_id: uuid.UUID) -> Directory | None:
     # As select_related would: `organization.subscription` reads the loaded
     # row, and raises DoesNotExist without a query when there is none.
     Organization.subscription.related.set_cached_value(organization, subscription)
+    now = timezone.now()
+    answer = entitlement(organization.pk, at=now, subscription=subscription)
     if keeps:
         *versions, bolt_on_next = versions
-        _keep(public_id, directory, subscription, tuple(versions), bolt_on_next)
-    return directory
+        _keep(
+            public_id,
+            directory,
+            subscription,
+            tuple(versions),
+            bolt_on_next,
+            now,
+            answer,
+        )
+    return directory, answer
 
 
-def _keep(public_id, directory, subscription, versions, bolt_on_next) -> None:
-    now = timezone.now()
+def _keep(
+    public_id, directory, subscription, versions, bolt_on_next, now, answer
+) -> None:
+    """Keep `directory`, read at `now` with entitlement `answer`, until the
+    first instant at which that answer may change by itself."""
     instants = [now + timedelta(seconds=RECENT_SECONDS), bolt_on_next]
     if subscription is not None:
         state = state_at(subscription, now)
@@ -202,7 +217,6 @@ def _keep(public_id, directory, subscription, versions, bolt_on_next) -> None:
             state.term_end if state is not None else None,
         ]
     until = min(instant for instant in instants if instant and instant > now)
-    answer = entitlement(directory.organization_id, at=now, subscription=subscription)
     key = str(public_id)
     with _recent_lock:
         _recent[key] = _Recent(directory, versions, until, answer)

@@ -17,7 +17,6 @@ from django.http import HttpResponse
 from django.urls import get_script_prefix, reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from billing.entitlements import entitlement
 from directory.models import DirectoryRequest
 from directory.scim import v1
 from directory.scim.auth import authenticate, authenticate_recent
@@ -210,13 +209,10 @@ def _serve(request, version: str, public_id, kind: str, scim_id=None, action=Non
             except ChainCheckFailed:
                 # Answered below from a fresh read, which keeps what it read.
                 pass
-    directory = authenticate(request, public_id)
-    if directory is None:
+    found = authenticate(request, public_id)
+    if found is None:
         return _error(version, ScimError(401, UNAUTHORIZED))
-    answer = entitlement(
-        directory.organization_id,
-        subscription=getattr(directory.organization, "subscription", None),
-    )
+    directory, answer = found
     return _answer(
         request, version, directory, None, answer, kind, scim_id, action, started
     )

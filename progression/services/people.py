@@ -41,6 +41,7 @@ from progression.services.messages import (
 logger = logging.getLogger(__name__)
 
 _UNSET: Any = object()
+_SOURCES = frozenset(User.Source.values)
 
 
 def _check_email_free(email: str, *, exclude: User | None = None) -> None:
@@ -120,7 +121,7 @@ def user_create(
     email = _clean_email(email)
     if role not in User.Role.values:
         raise ValidationFailedError(f"Unknown role {role!r}.", code="role_invalid")
-    if source not in User.Source.values:
+    if source not in _SOURCES:
         raise ValidationFailedError(f"Unknown source {source!r}.", code="source")
     _check_email_free(email)
     _check_links(
@@ -194,7 +195,7 @@ def user_create_linked(
     already names them.
     """
     email = _clean_email(email)
-    if source not in User.Source.values:
+    if source not in _SOURCES:
         raise ValidationFailedError(f"Unknown source {source!r}.", code="source")
 
     user = User(

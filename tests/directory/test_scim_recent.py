@@ -134,6 +134,31 @@ def test_bolt_on_removed_applies_to_the_next_create(client, organization):
     assert not User.objects.filter(email="ada@acme.example").exists()
 
 
+def test_create_with_bolt_on_on_kept_directory_is_one_statement(client, organization):
+    subscription_set(
+        organization=organization,
+        plan="launch",
+        period="annual",
+        seats=10,
+        actor="operator",
+    )
+    bolt_on_purchase(organization=organization, actor="operator")
+    directory, token = directory_create(
+        organization=organization, provider="okta-scim-v2", actor="operator"
+    )
+    scim = ScimClient(client, directory, token)
+    assert create(scim, "first").status_code == 201
+
+    response, sql = statements(scim, "ada")
+
+    # The entitlement rests on the bolt-on, read with the directory and kept
+    # with it: the create reads neither again.
+    assert response.status_code == 201
+    assert len(sql) == 1
+    assert sql[0].startswith('WITH "check" AS (SELECT d."id"')
+    assert User.objects.filter(email="ada@acme.example").exists() is True
+
+
 def test_group_scope_set_applies_to_the_next_create(kept):
     group = DirectoryGroup.objects.create(directory=kept.directory, display_name="Eng")
     directory_scope_set(directory=kept.directory, groups=[group], actor="operator")
