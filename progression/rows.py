@@ -174,10 +174,8 @@ class _RowPlan:
     separate: tuple[models.Field, ...]
     # Attnames of the fields an insert stamps with the statement's instant.
     stamped: tuple[str, ...]
-    # Fields other than those whose insert value is not simply the attribute.
+    # The other fields whose `pre_save` computes their value on an insert.
     computed: tuple[models.Field, ...]
-    # (attname, field) of the fields that take an earlier row's id.
-    refs: tuple[tuple[str, models.Field], ...]
 
 
 @functools.cache
@@ -222,16 +220,8 @@ def _plan(model, name: str, refs: tuple, after: tuple, ignore: bool) -> _RowPlan
         f"FROM {', '.join(sources)}{conflict} "
         f"RETURNING {quote(meta.pk.column)} AS id)"
     )
-    ref_fields = tuple(
-        (meta.get_field(field).attname, meta.get_field(field)) for field, _ in refs
-    )
     return _RowPlan(
-        sql,
-        tuple(in_json),
-        tuple(separate),
-        tuple(stamped),
-        tuple(computed),
-        ref_fields,
+        sql, tuple(in_json), tuple(separate), tuple(stamped), tuple(computed)
     )
 
 

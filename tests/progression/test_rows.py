@@ -77,6 +77,24 @@ def test_rows_insert_chained_writes_rows_with_earlier_ids(chained, directory):
     assert stored.created_at == person.created_at
 
 
+def test_rows_insert_chained_stamps_its_rows_with_one_instant(directory):
+    person, event, record, entry, chain = _chain(
+        directory.organization, "ada@acme.example", "ada", directory
+    )
+
+    rows_insert_chained(chain)
+
+    stored = User.objects.get(pk=person.pk)
+    instants = {
+        stored.created_at,
+        stored.updated_at,
+        AuditEvent.objects.get(pk=event.pk).created_at,
+        DirectoryUser.objects.get(pk=record.pk).updated_at,
+        DirectoryRequest.objects.get(pk=entry.pk).created_at,
+    }
+    assert instants == {person.created_at}
+
+
 def test_rows_insert_chained_conflict_leaves_out_dependent_rows(chained, directory):
     UserFactory(email="ada@acme.example")
     _, event, record, entry, chain = _chain(
