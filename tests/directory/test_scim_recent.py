@@ -112,7 +112,9 @@ def test_plan_change_applies_to_the_next_create(kept):
     assert not User.objects.filter(email="ada@acme.example").exists()
 
 
-def test_bolt_on_removed_applies_to_the_next_create(client, organization):
+@pytest.fixture
+def kept_with_bolt_on(client, organization):
+    """A kept directory of an organisation whose Directory Sync is a bolt-on."""
     subscription_set(
         organization=organization,
         plan="launch",
@@ -126,30 +128,20 @@ def test_bolt_on_removed_applies_to_the_next_create(client, organization):
     )
     scim = ScimClient(client, directory, token)
     assert create(scim, "first").status_code == 201
+    return scim
 
+
+def test_bolt_on_removed_applies_to_the_next_create(kept_with_bolt_on, organization):
     BoltOnPurchase.objects.filter(organization=organization).delete()
-    response = create(scim, "ada")
+
+    response = create(kept_with_bolt_on, "ada")
 
     assert response.status_code == 403
     assert not User.objects.filter(email="ada@acme.example").exists()
 
 
-def test_create_with_bolt_on_on_kept_directory_is_one_statement(client, organization):
-    subscription_set(
-        organization=organization,
-        plan="launch",
-        period="annual",
-        seats=10,
-        actor="operator",
-    )
-    bolt_on_purchase(organization=organization, actor="operator")
-    directory, token = directory_create(
-        organization=organization, provider="okta-scim-v2", actor="operator"
-    )
-    scim = ScimClient(client, directory, token)
-    assert create(scim, "first").status_code == 201
-
-    response, sql = statements(scim, "ada")
+def test_create_with_bolt_on_on_kept_directory_is_one_statement(kept_with_bolt_on):
+    response, sql = statements(kept_with_bolt_on, "ada")
 
     # The entitlement rests on the bolt-on, read with the directory and kept
     # with it: the create reads neither again.
