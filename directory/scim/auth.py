@@ -123,7 +123,8 @@ def authenticate(request, public_id: uuid.UUID) -> tuple[Directory, Entitlement]
     entitlement as of now; None when they do not match.
 
     One query brings the directory with its organisation and the
-    organisation's subscription, which the entitlement rests on.
+    organisation's subscription, which the entitlement rests on. A refused
+    token costs that query alone: nothing is decided or kept for it.
     """
     found = _directory(public_id)
     directory = found[0] if found is not None else None
@@ -135,7 +136,21 @@ def authenticate(request, public_id: uuid.UUID) -> tuple[Directory, Entitlement]
             extra={"directory_id": directory.pk if directory else None},
         )
         return None
-    return found
+    directory, subscription, versions = found
+    now = timezone.now()
+    answer = entitlement(directory.organization_id, at=now, subscription=subscription)
+    if versions is not None:
+        *versions, bolt_on_next = versions
+        _keep(
+            public_id,
+            directory,
+            subscription,
+            tuple(versions),
+            bolt_on_next,
+            now,
+            answer,
+        )
+    return directory, answer
 
 
 def authenticate_recent(
@@ -171,7 +186,11 @@ def _token_matches(request, expected: str) -> bool:
     return bool(supplied) and hmac.compare_digest(expected, supplied)
 
 
-def _directory(public_id: uuid.UUID) -> tuple[Directory, Entitlement] | None:
+def _directory(
+    public_id: uuid.UUID,
+) -> tuple[Directory, Subscription | None, list | None] | None:
+    """The directory with its organisation, its subscription and, on
+    PostgreSQL, the versions a kept directory is checked against."""
     # Compiled once per process: the lookup precedes every SCIM request, and
     # compiling the equivalent queryset costs more than running it.
     keeps = connection.vendor == "postgresql"
@@ -186,20 +205,7 @@ def _directory(public_id: uuid.UUID) -> tuple[Directory, Entitlement] | None:
     # As select_related would: `organization.subscription` reads the loaded
     # row, and raises DoesNotExist without a query when there is none.
     Organization.subscription.related.set_cached_value(organization, subscription)
-    now = timezone.now()
-    answer = entitlement(organization.pk, at=now, subscription=subscription)
-    if keeps:
-        *versions, bolt_on_next = versions
-        _keep(
-            public_id,
-            directory,
-            subscription,
-            tuple(versions),
-            bolt_on_next,
-            now,
-            answer,
-        )
-    return directory, answer
+    return directory, subscription, versions if keeps else None
 
 
 def _keep(

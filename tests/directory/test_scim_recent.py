@@ -172,6 +172,15 @@ def test_wrong_token_on_kept_directory_reads_it_and_is_refused(kept):
     assert not User.objects.filter(email="ada@acme.example").exists()
 
 
+def test_wrong_token_reads_the_directory_alone(kept_with_bolt_on):
+    response, sql = statements(kept_with_bolt_on, "ada", token="wrong")
+
+    # The entitlement, which would read the bolt-ons, is not decided for it.
+    assert response.status_code == 401
+    assert len(sql) == 1
+    assert sql[0].startswith('SELECT d."id"')
+
+
 def test_conflicting_email_on_kept_directory_is_409(kept, organization):
     User.objects.create(organization=organization, email="ada@acme.example")
 
